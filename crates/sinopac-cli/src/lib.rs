@@ -1,0 +1,1 @@
+//! sinopac-cli (in progress).

@@ -1,0 +1,1 @@
+//! sinopac-http (in progress).

@@ -1,0 +1,1 @@
+//! sinopac-server (in progress).

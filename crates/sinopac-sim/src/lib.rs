@@ -1,0 +1,1 @@
+//! sinopac-sim (in progress).
