@@ -158,13 +158,7 @@ impl ShopCredentials {
     ///
     /// # Errors
     /// [`SecretError::Key`] naming the bad key.
-    pub fn new(
-        key_id: &str,
-        a1: &str,
-        a2: &str,
-        b1: &str,
-        b2: &str,
-    ) -> Result<Self, SecretError> {
+    pub fn new(key_id: &str, a1: &str, a2: &str, b1: &str, b2: &str) -> Result<Self, SecretError> {
         let creds = Self {
             key_id: key_id.trim().to_owned(),
             a1: a1.trim().to_owned(),
@@ -312,7 +306,11 @@ mod tests {
     #[test]
     fn debug_is_redacted() {
         let c = creds();
-        let d = format!("{c:?} {:?} {:?}", MasterKey::generate(), ApiToken::new("tok"));
+        let d = format!(
+            "{c:?} {:?} {:?}",
+            MasterKey::generate(),
+            ApiToken::new("tok")
+        );
         assert!(!d.contains("86D5"));
         assert!(!d.contains("b5e6"));
         assert!(!d.contains("tok)"));
@@ -324,7 +322,10 @@ mod tests {
         let k = MasterKey::parse(hex).unwrap();
         assert_eq!(k.expose_hex(), hex);
         let b64 = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        assert_eq!(MasterKey::parse(&b64).unwrap().expose_hex(), "07".repeat(32));
+        assert_eq!(
+            MasterKey::parse(&b64).unwrap().expose_hex(),
+            "07".repeat(32)
+        );
         assert!(MasterKey::parse("abc").is_err());
         assert!(MasterKey::parse(&"0".repeat(63)).is_err());
     }
@@ -332,7 +333,13 @@ mod tests {
     #[test]
     fn bad_keys_are_refused() {
         assert!(matches!(
-            ShopCredentials::new("k", "XX", "01FD27C09E5549E5", "9E004965F4244953", "7FB3385F414E4F91"),
+            ShopCredentials::new(
+                "k",
+                "XX",
+                "01FD27C09E5549E5",
+                "9E004965F4244953",
+                "7FB3385F414E4F91"
+            ),
             Err(SecretError::Key(_))
         ));
     }

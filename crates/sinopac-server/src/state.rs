@@ -108,10 +108,7 @@ impl OrderState {
     /// `true` when money has been received (and not all of it refunded).
     #[must_use]
     pub fn is_paid(self) -> bool {
-        matches!(
-            self,
-            Self::Paid | Self::Captured | Self::PartiallyRefunded
-        )
+        matches!(self, Self::Paid | Self::Captured | Self::PartiallyRefunded)
     }
 
     /// How far along an order is; observations never lower it.
@@ -355,7 +352,13 @@ mod tests {
             assert_eq!(s.state, st);
             assert!(!s.changed);
         }
-        let s = apply(&PayType::Card, A, OrderState::AwaitingPayment, Z, &ps("1Z000"));
+        let s = apply(
+            &PayType::Card,
+            A,
+            OrderState::AwaitingPayment,
+            Z,
+            &ps("1Z000"),
+        );
         assert!(!s.changed);
     }
 

@@ -34,7 +34,7 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Row};
 
 pub use rows::{
-    EventRow, InboxItem, NewOrder, OrderFilter, OrderRow, OutboxItem, OutboxAttemptRow, ShopRow,
+    EventRow, InboxItem, NewOrder, OrderFilter, OrderRow, OutboxAttemptRow, OutboxItem, ShopRow,
 };
 
 use crate::state::{self, Observation, OrderState};
@@ -145,7 +145,10 @@ const ORDER_COLS: &str = "id, shop_no, order_no, pay_type, amount, prdt_name, st
 
 fn migrations(kind: StoreKind) -> Migrator {
     let (sql, name): (&'static str, &'static str) = match kind {
-        StoreKind::Sqlite => (include_str!("../../migrations/sqlite/0001_init.sql"), "init"),
+        StoreKind::Sqlite => (
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+            "init",
+        ),
         StoreKind::Postgres => (
             include_str!("../../migrations/postgres/0001_init.sql"),
             "init",
@@ -195,7 +198,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Db`] if the file cannot be opened.
-    pub async fn open_sqlite(path: &Path, durability: SqliteDurability) -> Result<Self, StoreError> {
+    pub async fn open_sqlite(
+        path: &Path,
+        durability: SqliteDurability,
+    ) -> Result<Self, StoreError> {
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -227,7 +233,10 @@ impl Store {
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10));
         if let Some(schema) = schema {
-            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 return Err(StoreError::Url);
             }
             let setup = PgPool::connect_with(opts.clone()).await?;
@@ -303,7 +312,10 @@ impl Store {
     /// [`StoreError::Db`].
     pub async fn drop_schema(&self, schema: &str) -> Result<(), StoreError> {
         if let Backend::Postgres(pool) = &self.backend {
-            if schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
                     .await?;
             }
@@ -412,7 +424,8 @@ impl Store {
              ON CONFLICT (shop_no, order_no) DO NOTHING RETURNING {ORDER_COLS}"
         );
         let initial = OrderState::initial(&PayType::parse(&new.pay_type));
-        let amount = i64::try_from(new.amount.minor()).map_err(|_| StoreError::Corrupt("amount".into()))?;
+        let amount =
+            i64::try_from(new.amount.minor()).map_err(|_| StoreError::Corrupt("amount".into()))?;
         let inserted = with_pool!(self, pool => {
             match sqlx::query(&sql)
                 .bind(&new.shop_no)
@@ -470,7 +483,12 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    pub async fn set_create_failed(&self, id: i64, reason: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn set_create_failed(
+        &self,
+        id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE orders SET state = 'create_failed', last_error = $1, \
             updated_at = $2, version = version + 1 WHERE id = $3";
         with_pool!(self, pool => { sqlx::query(SQL)
@@ -1067,7 +1085,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    pub async fn outbox_attempts(&self, order_id: i64) -> Result<Vec<OutboxAttemptRow>, StoreError> {
+    pub async fn outbox_attempts(
+        &self,
+        order_id: i64,
+    ) -> Result<Vec<OutboxAttemptRow>, StoreError> {
         const SQL: &str = "SELECT a.outbox_id, o.event_id, a.attempt, a.at, a.http_status, a.error, \
             a.duration_ms, o.state FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id \
             WHERE o.order_id = $1 ORDER BY a.id";

@@ -1,1 +1,6 @@
-//! tests
+//! Integration tests of sinopac-server: the store conformance suite (SQLite always,
+//! PostgreSQL when `DATABASE_URL` is set), the HTTP API, end-to-end runs against the sim and
+//! the crash-safety test.
+
+mod store;
+mod support;
