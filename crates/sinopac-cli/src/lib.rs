@@ -1,1 +1,0 @@
-//! sinopac-cli (in progress).
