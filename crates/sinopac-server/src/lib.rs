@@ -4,6 +4,12 @@
 //!
 //! (Crate docs are expanded below as the pieces land.)
 
+pub mod bank;
+pub mod inbox;
+pub mod metrics;
+pub mod outbox;
+pub mod reconcile;
 pub mod secrets;
 pub mod state;
 pub mod store;
+pub mod worker;
