@@ -13,3 +13,4 @@ pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod worker;
+pub mod http_bank;
