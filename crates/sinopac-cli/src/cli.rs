@@ -225,7 +225,7 @@ pub enum OrderCmd {
         /// The merchant's OrderNo.
         order_no: String,
         /// Amount to capture in NT$ (default: the full amount).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: Option<String>,
     },
     /// Void (cancel) an authorised card order (OrderMaintain C).
@@ -242,7 +242,7 @@ pub enum OrderCmd {
         /// The merchant's OrderNo.
         order_no: String,
         /// Amount to refund in NT$ (default: the full amount).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: Option<String>,
         /// Reason for the refund.
         #[arg(long)]
@@ -265,7 +265,7 @@ pub struct CreateCommon {
     #[arg(long)]
     pub order_no: String,
     /// Amount in NT$ (e.g. 500 or 1234.50; sent as minor units).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub amount: String,
     /// Product name shown to the buyer (at most 60 bytes of UTF-8).
     #[arg(long)]
@@ -423,6 +423,7 @@ pub enum SimCmd {
     /// Run the simulated bank.
     #[command(after_help = "Examples:\n  sinopac sim serve --demo\n  \
         sinopac sim serve --addr 127.0.0.1:9090 --time-scale 60 --faults faults.json\n  \
+        sinopac sim serve --demo --fault Order:http=503:0.1 --fault Callback:drop:0.5\n  \
         SINOPAC_SHOP_NO=… SINOPAC_A1=… sinopac sim serve      # serve the configured shop\n\n\
         The shop(s): the configured shop (SINOPAC_SHOP_NO, keys, key id), the shops of\n\
         --shops FILE, or with --demo the bank's documented example shop.")]
@@ -445,8 +446,14 @@ pub enum SimCmd {
         duration: String,
     },
     /// The callback (BackendURL) delivery log of a running sim.
-    #[command(after_help = "Examples:\n  sinopac sim deliveries\n  sinopac sim deliveries --json")]
-    Deliveries,
+    #[command(
+        after_help = "Examples:\n  sinopac sim deliveries\n  sinopac sim deliveries --order-no A1001 --json"
+    )]
+    Deliveries {
+        /// Only the deliveries of this OrderNo.
+        #[arg(long)]
+        order_no: Option<String>,
+    },
 }
 
 /// `sinopac sim serve` options.
@@ -473,6 +480,11 @@ pub struct SimServeArgs {
     /// A fault plan (JSON, the simulator's FaultPlan format).
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
+    /// A fault rule ROUTE:FAULT[:PROBABILITY] (repeatable). Routes: Any, Nonce, Order, Callback
+    /// or an APIService. Faults: latency=MS, http=STATUS, waf, hang, tamper-sign, stale-nonce,
+    /// lose-reply (process, then answer 502), drop, duplicate, reorder, late=MS.
+    #[arg(long, value_name = "RULE")]
+    pub fault: Vec<String>,
     /// Public base URL used in payment page links (default: http://ADDR).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,

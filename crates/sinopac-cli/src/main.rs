@@ -59,8 +59,10 @@ mod cli;
 mod config;
 mod crypto_cmd;
 mod error;
+mod orders;
 mod output;
 mod parse;
+mod sim_cmd;
 
 use std::process::ExitCode;
 
@@ -133,6 +135,12 @@ fn run(cli: Cli) -> CliResult<()> {
     };
     match cli.command {
         Command::Crypto(cmd) => run_crypto(&mut ctx, cmd),
+        Command::Order(cmd) => orders::run(ctx.settings()?, cmd, format),
+        Command::Bill { date } => orders::bill(ctx.settings()?, &date, format),
+        Command::Allot { from, to, pay_type } => {
+            orders::allot(ctx.settings()?, &from, &to, pay_type, format)
+        }
+        Command::Sim(cmd) => sim_cmd::control(ctx.settings()?, cmd, format),
         other => Err(CliError::other(format!(
             "{} is not available in this build yet",
             command_name(&other)

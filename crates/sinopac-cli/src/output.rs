@@ -138,11 +138,6 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
     /// `true` without rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()

@@ -108,3 +108,73 @@ impl Run {
         &self.stderr
     }
 }
+
+/// A simulated bank on `127.0.0.1:0`, served from its own runtime while the test thread runs
+/// the binary, plus a scratch directory for the binary's working directory.
+pub struct Bank {
+    pub sim: sinopac_sim::Sim,
+    pub base_url: String,
+    pub dir: tempfile::TempDir,
+    server: Option<sinopac_sim::SimServer>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Bank {
+    /// A sim with the documented example shop (`DOC_SHOP`, `DOC_KEYS`, `KEY_ID`), no ATM
+    /// auto-pay, manual clock.
+    pub fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sim = sinopac_sim::Sim::new(sinopac_sim::SimConfig {
+            atm_auto_pay_after: None,
+            ..sinopac_sim::SimConfig::default()
+        });
+        sim.add_shop(sinopac_sim::ShopConfig::new(
+            sinopac_proto::ShopNo::new(DOC_SHOP).unwrap(),
+            sinopac_proto::Keys::new(DOC_KEYS[0], DOC_KEYS[1], DOC_KEYS[2], DOC_KEYS[3]).unwrap(),
+            KEY_ID,
+        ));
+        let server = rt.block_on(sim.spawn_loopback()).unwrap();
+        Self {
+            base_url: server.base_url(),
+            sim,
+            dir: tempfile::tempdir().unwrap(),
+            server: Some(server),
+            rt,
+        }
+    }
+
+    /// The binary configured (environment only) for the sim's shop.
+    pub fn cmd(&self) -> Command {
+        let mut c = sinopac_with_keys(self.dir.path());
+        c.env("SINOPAC_SHOP_NO", DOC_SHOP)
+            .env("SINOPAC_KEY_ID", KEY_ID)
+            .env("SINOPAC_BASE_URL", &self.base_url)
+            .env("SINOPAC_ENV", "sim");
+        c
+    }
+
+    /// Runs `f` on the sim's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The sim's view of one order.
+    pub fn order(&self, order_no: &str) -> Option<sinopac_sim::SimOrder> {
+        self.sim.order(
+            &sinopac_proto::ShopNo::new(DOC_SHOP).unwrap(),
+            &sinopac_proto::OrderNo::new(order_no).unwrap(),
+        )
+    }
+}
+
+impl Drop for Bank {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.shutdown());
+        }
+    }
+}
