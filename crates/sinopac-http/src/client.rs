@@ -32,7 +32,7 @@ pub const SETTLED_DESCRIPTION: &str = "S0000 – settled by OrderQuery (the orig
 
 /// Bank codes that mean "no such order / no data" for queries. `find_order` and `query_all`
 /// treat them as an empty result. (Simulator policy; the bank's codes are unpublished.)
-pub const NOT_FOUND_CODES: &[&str] = &["E0101", "E0100"];
+pub const NOT_FOUND_CODES: &[&str] = &["E0202"];
 
 /// How many recent nonces (ours and the bank's) are remembered to detect replayed replies.
 const NONCE_MEMORY: usize = 4096;
@@ -322,7 +322,7 @@ impl Client {
             request_id = %id
         );
         if let Some(o) = order_no {
-            span.record("order_no", o.as_str());
+            span.record("order_no", tracing::field::display(o.as_str()));
         }
         span
     }
@@ -694,7 +694,7 @@ impl Client {
         let span = self.span(&R::SERVICE, None);
         if !span.is_disabled() {
             if let Some(o) = order_no_of(req) {
-                span.record("order_no", o.as_str());
+                span.record("order_no", tracing::field::display(o.as_str()));
             }
         }
         self.run_query(req).instrument(span).await

@@ -111,9 +111,9 @@ pub enum RetryDecision {
 /// Bank codes in a sealed `Status: F` reply that mean the bank refused the *envelope* (stale or
 /// reused nonce) without processing the request, so a fresh attempt is safe.
 ///
-/// These are the simulator's documented codes; the real bank's are unpublished
-/// (PROTOCOL.md §14.1).
-pub const NONCE_REJECTED_CODES: &[&str] = &["E9003", "E9004"];
+/// These are the simulator's documented codes (`E9102` unknown nonce, `E9103` expired,
+/// `E9104` already used); the real bank's are unpublished (PROTOCOL.md §14.1).
+pub const NONCE_REJECTED_CODES: &[&str] = &["E9102", "E9103", "E9104"];
 
 /// Decides whether to retry after `attempt` attempts (≥ 1) failed with `error`, `elapsed`
 /// after the first attempt started. `jitter` is a uniform random number in `[0, 1)` (passed in

@@ -1,1 +1,10 @@
-//! Integration tests against sinopac-sim.
+//! Integration tests: the client against `sinopac-sim` (in process through the sim's axum
+//! router, and over loopback HTTP).
+
+mod config;
+mod faults;
+mod loopback;
+mod query_all;
+mod services;
+mod settle;
+mod support;
