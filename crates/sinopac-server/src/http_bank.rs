@@ -84,8 +84,13 @@ impl HttpBank {
     async fn client(&self, shop_no: &ShopNo) -> Result<Client, BankError> {
         let key = shop_no.as_str();
         let cached = self.cache.lock().ok().and_then(|c| {
-            c.get(key)
-                .map(|e| (e.version, e.checked.elapsed() < Self::REFRESH, e.client.clone()))
+            c.get(key).map(|e| {
+                (
+                    e.version,
+                    e.checked.elapsed() < Self::REFRESH,
+                    e.client.clone(),
+                )
+            })
         });
         if let Some((_, true, client)) = cached {
             return Ok(client);

@@ -4,13 +4,15 @@
 //!
 //! (Crate docs are expanded below as the pieces land.)
 
+pub mod app;
 pub mod bank;
+pub mod http_bank;
 pub mod inbox;
 pub mod metrics;
 pub mod outbox;
+pub mod pages;
 pub mod reconcile;
 pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod worker;
-pub mod http_bank;

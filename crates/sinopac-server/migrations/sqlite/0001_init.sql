@@ -35,6 +35,7 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_reconcile ON orders (state, next_reconcile_at);
 CREATE INDEX orders_created ON orders (created_at);
+CREATE INDEX orders_pay_token ON orders (shop_no, pay_token);
 
 CREATE TABLE order_events (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

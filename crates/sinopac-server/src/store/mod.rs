@@ -519,6 +519,25 @@ impl Store {
         Ok(o)
     }
 
+    /// The order a PayToken was applied to, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn order_by_pay_token(
+        &self,
+        shop_no: &str,
+        pay_token: &str,
+    ) -> Result<Option<OrderRow>, StoreError> {
+        let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE shop_no = $1 AND pay_token = $2");
+        let o = with_pool!(self, pool => {
+            match sqlx::query(&sql).bind(shop_no).bind(pay_token).fetch_optional(pool).await? {
+                Some(r) => Some(rows::order_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(o)
+    }
+
     /// Lists orders, newest first.
     ///
     /// # Errors
