@@ -58,6 +58,7 @@
 mod cli;
 mod config;
 mod crypto_cmd;
+mod doctor;
 mod error;
 mod orders;
 mod output;
@@ -141,21 +142,10 @@ fn run(cli: Cli) -> CliResult<()> {
             orders::allot(ctx.settings()?, &from, &to, pay_type, format)
         }
         Command::Sim(cmd) => sim_cmd::control(ctx.settings()?, cmd, format),
-        other => Err(CliError::other(format!(
-            "{} is not available in this build yet",
-            command_name(&other)
-        ))),
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Order(_) => "order",
-        Command::Bill { .. } => "bill",
-        Command::Allot { .. } => "allot",
-        Command::Crypto(_) => "crypto",
-        Command::Sim(_) => "sim",
-        Command::Doctor { .. } => "doctor",
+        Command::Doctor { offline } => {
+            let settings = ctx.settings().cloned();
+            doctor::run(settings, offline, format)
+        }
     }
 }
 

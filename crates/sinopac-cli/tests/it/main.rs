@@ -10,5 +10,7 @@
 )]
 
 mod crypto;
+mod doctor;
 mod orders;
+mod sim;
 mod support;
