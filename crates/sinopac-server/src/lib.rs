@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bank;
+pub mod config;
 pub mod http_bank;
 pub mod inbox;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod outbox;
 pub mod pages;
 pub mod reconcile;
 pub mod secrets;
+pub mod server;
 pub mod state;
 pub mod store;
 pub mod worker;
