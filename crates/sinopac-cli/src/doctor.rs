@@ -157,7 +157,12 @@ fn print(checks: &[Check], format: Format) -> CliResult<()> {
             c.detail
         ));
         if let Some(fix) = &c.fix {
-            out.push_str(&format!("{}  fix: {fix}\n", " ".repeat(w + 6)));
+            let label = if c.status == Status::Info {
+                "note"
+            } else {
+                "fix"
+            };
+            out.push_str(&format!("{}  {label}: {fix}\n", " ".repeat(w + 6)));
         }
     }
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();

@@ -75,6 +75,23 @@ use crate::error::{CliError, CliResult};
 use crate::output::Format;
 
 fn main() -> ExitCode {
+    // A bug must still end as one clear line, not a backtrace dump.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        output::note(&format!(
+            "error: internal error (a bug in sinopac, please report it)\n  caused by: {}{at}",
+            what.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -258,12 +258,34 @@ pub fn serve(settings: &Settings, args: SimServeArgs) -> CliResult<()> {
                 DEMO_KEYS[0], DEMO_KEYS[1], DEMO_KEYS[2], DEMO_KEYS[3]
             ));
         }
-        sinopac_sim::serve_with_shutdown(sim, listener, async {
-            let _ignored = tokio::signal::ctrl_c().await;
-        })
+        sinopac_sim::serve_with_shutdown(sim, listener, shutdown_signal())
         .await
         .context(ExitKind::Transport, "the simulator stopped with an error")
     })
+}
+
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ignored = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ignored = tokio::signal::ctrl_c().await;
+    }
+    output::note("sim: shutting down");
 }
 
 /// A client of a running sim's control API.

@@ -100,6 +100,11 @@ fn atm_order_create_get_list_pay_and_callbacks() {
         "2026-11-02",
         "--csv",
     ]));
+    assert!(
+        csv.stderr.is_empty(),
+        "no progress bar when not a terminal: {}",
+        csv.stderr
+    );
     let lines: Vec<&str> = csv.ok().lines().collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("OrderNo,TSNo,Created,Paid,Type,PayStatus,Amount"));
@@ -474,4 +479,62 @@ fn bad_bank_replies() {
     assert_eq!(j["OrderNo"], "L1");
     assert!(r.stderr.contains("reply was lost"), "{}", r.stderr);
     assert_eq!(bank.sim.counters().orders_created, 2);
+}
+
+#[test]
+fn list_is_complete_past_the_300_row_cap() {
+    let bank = Bank::start();
+    let shop = sinopac_proto::ShopNo::new(DOC_SHOP).unwrap();
+    let start = sinopac_sim::DEFAULT_START_UNIX; // 2026-11-02 09:00 Taipei
+    // 700 orders in one day (a burst of 400 in one minute), half ATM, half card.
+    let seeds = (0..700u32).map(|i| {
+        let at = if i < 400 {
+            start
+        } else {
+            start + i64::from(i) * 60
+        };
+        let pay_type = if i % 2 == 0 {
+            sinopac_proto::PayType::Atm
+        } else {
+            sinopac_proto::PayType::Card
+        };
+        sinopac_sim::SeedOrder::new(
+            sinopac_proto::OrderNo::new(format!("S{i:04}")).unwrap(),
+            sinopac_proto::Amount::from_minor(100),
+            pay_type,
+            at,
+        )
+    });
+    bank.sim.seed_orders(&shop, seeds);
+    let before = bank.sim.counters().service(&ApiService::OrderQuery);
+    let j = run(bank.cmd().args([
+        "order", "list", "--from", "20261102", "--to", "20261102", "--json",
+    ]))
+    .json();
+    assert_eq!(j["count"], 700);
+    assert_eq!(j["total_amount"], 70000);
+    let mut seen: Vec<&str> = j["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["OrderNo"].as_str().unwrap())
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 700, "each order exactly once");
+    let calls = bank.sim.counters().service(&ApiService::OrderQuery) - before;
+    assert!(calls >= 3, "the cap forced several windows: {calls}");
+    let j = run(bank.cmd().args([
+        "order",
+        "list",
+        "--from",
+        "20261102",
+        "--to",
+        "20261102",
+        "--pay-type",
+        "card",
+        "--json",
+    ]))
+    .json();
+    assert_eq!(j["count"], 350);
 }
