@@ -71,25 +71,56 @@ pub const LONG_HELP: &str = concat!(
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Profile of the config file to use ([profiles.NAME]).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
     pub profile: Option<String>,
     /// Config file (default: $SINOPAC_CONFIG, else ./sinopac.toml).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// Environment: sim, sandbox or production (sets the default base URL).
-    #[arg(long, global = true, value_enum, value_name = "ENV")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        value_name = "ENV"
+    )]
     pub env: Option<EnvName>,
     /// API base URL (overrides SINOPAC_BASE_URL and the profile).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
     pub base_url: Option<String>,
     /// Shop number (overrides SINOPAC_SHOP_NO and the profile).
-    #[arg(long, global = true, value_name = "SHOP_NO")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "SHOP_NO"
+    )]
     pub shop_no: Option<String>,
     /// Print one JSON document (money in minor units: 50000 = NT$500).
-    #[arg(long, global = true, conflicts_with = "csv")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "csv"
+    )]
     pub json: bool,
     /// Print lists as CSV (money in minor units).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub csv: bool,
 }
 
@@ -480,7 +511,7 @@ pub struct SimServeArgs {
     /// A fault plan (JSON, the simulator's FaultPlan format).
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
-    /// A fault rule ROUTE:FAULT[:PROBABILITY] (repeatable). Routes: Any, Nonce, Order, Callback
+    /// A fault rule ROUTE:FAULT or ROUTE:FAULT:PROBABILITY (repeatable). Routes: Any, Nonce, Order, Callback
     /// or an APIService. Faults: latency=MS, http=STATUS, waf, hang, tamper-sign, stale-nonce,
     /// lose-reply (process, then answer 502), drop, duplicate, reorder, late=MS.
     #[arg(long, value_name = "RULE")]

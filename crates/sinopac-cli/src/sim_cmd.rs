@@ -303,13 +303,15 @@ struct ControlError {
 impl Control {
     fn new(settings: &Settings) -> CliResult<Self> {
         let base = settings.base_url()?;
-        if let Some(env) = &settings.env
-            && env.value != EnvName::Sim
-        {
+        let env = settings.env_name();
+        if env != EnvName::Sim {
+            let from = settings
+                .env
+                .as_ref()
+                .map_or_else(|| format!("the base URL {base}"), |e| e.source.to_string());
             return Err(CliError::config(format!(
-                "sim commands talk to a simulator, but the configured environment is {} (from {}); \
-                 use --env sim or --base-url",
-                env.value, env.source
+                "sim commands talk to a simulator, but the configured environment is {env} \
+                 (from {from}); use --env sim and --base-url"
             )));
         }
         let http = reqwest::Client::builder()

@@ -89,6 +89,8 @@ fn atm_order_create_get_list_pay_and_callbacks() {
     assert!(out.contains("NT$500"), "{out}");
     let j = run(bank.cmd().args(["order", "token", &token, "--json"])).json();
     assert_eq!(j["TSResultContent"]["OrderNo"], "A1001");
+    let unknown = "0".repeat(64);
+    run(bank.cmd().args(["order", "pay-query", &unknown])).fails(5);
 
     // List by order date (the sim's clock starts 2026-11-02 09:00 Taipei): CSV, JSON, table.
     let csv = run(bank.cmd().args([
@@ -238,8 +240,16 @@ fn card_capture_void_refund_uncaptured_bill_allot() {
     assert!(csv.ok().contains("C2001"));
 
     // Capture C2001, refund part of it, then too much.
-    let j = run(bank.cmd().args(["order", "capture", "C2001", "--json"])).json();
+    run(bank
+        .cmd()
+        .args(["order", "capture", "C2001", "--amount", "800"]))
+    .fails(5);
+    let j = run(bank
+        .cmd()
+        .args(["order", "capture", "C2001", "--amount", "500", "--json"]))
+    .json();
     assert_eq!(j["Status"], "S");
+    assert_eq!(j["Amount"], 50000);
     assert_eq!(
         bank.order("C2001").unwrap().pay_status,
         PayStatus::CardCaptured
@@ -273,11 +283,11 @@ fn card_capture_void_refund_uncaptured_bill_allot() {
     // Bill of the day: one receipt and one refund; CSV in minor units.
     let out = run(bank.cmd().args(["bill", "2026-11-02"])).ok().to_owned();
     assert!(
-        out.contains("receipts NT$799, refunds NT$100, net NT$699"),
+        out.contains("receipts NT$500, refunds NT$100, net NT$400"),
         "{out}"
     );
     let j = run(bank.cmd().args(["bill", "20261102", "--json"])).json();
-    assert_eq!(j["receipts"], 79900);
+    assert_eq!(j["receipts"], 50000);
     assert_eq!(j["refunds"], 10000);
     run(bank.cmd().args(["bill", "2026-02-30"])).fails(2);
 
