@@ -263,7 +263,20 @@ pub fn run(settings: &Settings, cmd: OrderCmd, format: Format) -> CliResult<()> 
             let client = client(settings)?;
             let resp = block_on(client.pay_query(&token))?.map_err(|e| http_error(e, &base))?;
             match format {
-                Format::Json => output::print_json(&resp),
+                Format::Json => {
+                    // Amounts are integers in every JSON document, even where the bank sends
+                    // a string (TSResultContent.Amount).
+                    let mut v = serde_json::to_value(&resp)
+                        .context(ExitKind::Other, "cannot render the result as JSON")?;
+                    if let (Some(a), Some(slot)) = (
+                        resp.ts_result_content.as_ref().and_then(|r| r.amount),
+                        v.get_mut("TSResultContent")
+                            .and_then(|r| r.get_mut("Amount")),
+                    ) {
+                        *slot = serde_json::Value::from(a.minor());
+                    }
+                    output::print_json(&v)
+                }
                 _ => {
                     let mut pairs = vec![
                         ("PayToken", opt(resp.pay_token.as_ref())),

@@ -89,6 +89,10 @@ fn atm_order_create_get_list_pay_and_callbacks() {
     assert!(out.contains("NT$500"), "{out}");
     let j = run(bank.cmd().args(["order", "token", &token, "--json"])).json();
     assert_eq!(j["TSResultContent"]["OrderNo"], "A1001");
+    assert_eq!(
+        j["TSResultContent"]["Amount"], 50000,
+        "an integer, not the wire's string"
+    );
     let unknown = "0".repeat(64);
     run(bank.cmd().args(["order", "pay-query", &unknown])).fails(5);
 
