@@ -100,6 +100,8 @@ pub struct ServerConfig {
     pub demo_atm_auto_pay: Duration,
     /// Run the background workers (tests may step them by hand).
     pub run_workers: bool,
+    /// Retry policy of the bank client (default: sinopac-http's).
+    pub bank_retry: Option<sinopac_http::RetryPolicy>,
 }
 
 impl Default for ServerConfig {
@@ -122,6 +124,7 @@ impl Default for ServerConfig {
             sqlite_durability: SqliteDurability::Full,
             demo_atm_auto_pay: Duration::from_secs(20),
             run_workers: true,
+            bank_retry: None,
         }
     }
 }
@@ -318,7 +321,12 @@ pub async fn start(cfg: ServerConfig, listener: TcpListener) -> Result<Running, 
             (Arc::new(bank), Some(shop))
         }
         BankTarget::Url(url) => (
-            Arc::new(HttpBank::new(store.clone(), master.clone(), url)),
+            Arc::new(match &cfg.bank_retry {
+                Some(r) => {
+                    HttpBank::new(store.clone(), master.clone(), url).with_retry_policy(r.clone())
+                }
+                None => HttpBank::new(store.clone(), master.clone(), url),
+            }),
             cfg.initial_shop.as_ref().map(|(s, _)| s.clone()),
         ),
     };

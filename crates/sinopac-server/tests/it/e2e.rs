@@ -1,0 +1,474 @@
+//! End to end: our server and the sim, both on loopback, talking real HTTP.
+//!
+//! Workers are stepped by hand (`try_once`) so every assertion is deterministic.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sinopac_http::RetryPolicy;
+use sinopac_proto::{ApiService, OrderNo, ShopNo};
+use sinopac_server::inbox;
+use sinopac_server::reconcile;
+use sinopac_server::secrets::ShopCredentials;
+use sinopac_server::server::{self, BankTarget, Running, ServerConfig};
+use sinopac_server::worker::{Deps, now_ms};
+use sinopac_sim::{Fault, FaultRule, Route, ShopConfig, Sim, SimConfig, SimServer};
+
+pub const SHOP: &str = "NA0249_001";
+pub const KEYS: [&str; 4] = [
+    "86D50DEF3EB7400E",
+    "01FD27C09E5549E5",
+    "9E004965F4244953",
+    "7FB3385F414E4F91",
+];
+pub const KEY_ID: &str = "b5e6986d-8636-4aa0-8c93-441ad14b2098";
+pub const TOKEN: &str = "test-api-token";
+const MASTER: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+pub struct Harness {
+    pub sim: Sim,
+    pub sim_server: Option<SimServer>,
+    pub running: Option<Running>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub shop: ShopNo,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_sim() -> Sim {
+    let sim = Sim::new(SimConfig {
+        start_time_unix: now_ms() / 1000,
+        atm_auto_pay_after: None,
+        ..SimConfig::default()
+    });
+    let [a1, a2, b1, b2] = KEYS;
+    sim.add_shop(ShopConfig::new(
+        ShopNo::new(SHOP).unwrap(),
+        sinopac_proto::Keys::new(a1, a2, b1, b2).unwrap(),
+        KEY_ID,
+    ));
+    sim
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    pub async fn with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        let sim = test_sim();
+        let sim_server = sim.spawn_loopback().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let [a1, a2, b1, b2] = KEYS;
+        let mut cfg = ServerConfig {
+            data_dir: dir.path().to_path_buf(),
+            bank: BankTarget::Url(sim_server.base_url()),
+            master_key: Some(MASTER.into()),
+            api_token: Some(TOKEN.into()),
+            initial_shop: Some((
+                ShopNo::new(SHOP).unwrap(),
+                ShopCredentials::new(KEY_ID, a1, a2, b1, b2).unwrap(),
+            )),
+            run_workers: false,
+            bank_retry: Some(RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                max_elapsed: Duration::from_secs(5),
+            }),
+            ..ServerConfig::default()
+        };
+        cfg.settings.reconcile_grace = Duration::ZERO;
+        tweak(&mut cfg);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = server::start(cfg, listener).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        Self {
+            sim,
+            sim_server: Some(sim_server),
+            running: Some(running),
+            base,
+            http: reqwest::Client::new(),
+            shop: ShopNo::new(SHOP).unwrap(),
+            _dir: dir,
+        }
+    }
+
+    pub fn deps(&self) -> &Deps {
+        self.running.as_ref().unwrap().state.deps()
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        if let Some(s) = self.sim_server.take() {
+            s.shutdown().await;
+        }
+    }
+
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let v = resp.json::<Value>().await.unwrap_or(Value::Null);
+        (status, v)
+    }
+
+    pub async fn create(&self, order_no: &str, pay_type: &str, amount: u64) -> Value {
+        let (status, v) = self
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/orders",
+                Some(json!({"order_no": order_no, "pay_type": pay_type, "amount": amount, "product_name": "測試商品"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        v["order"].clone()
+    }
+
+    pub async fn order(&self, order_no: &str) -> Value {
+        let (status, v) = self
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/v1/orders/{order_no}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    pub async fn state(&self, order_no: &str) -> String {
+        self.order(order_no).await["order"]["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn transitions(&self, order_no: &str) -> usize {
+        self.order(order_no).await["events"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    /// Runs the inbox until nothing is due; returns (applied, rejected, retried).
+    pub async fn drain(&self) -> (usize, usize, usize) {
+        let mut t = (0, 0, 0);
+        loop {
+            let r = inbox::try_once(self.deps(), now_ms()).await.unwrap();
+            if r.claimed == 0 {
+                return t;
+            }
+            t.0 += r.applied;
+            t.1 += r.rejected;
+            t.2 += r.retried;
+        }
+    }
+
+    pub async fn post_backend(&self, body: &str) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}/sinopac/backend", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub fn no(&self, s: &str) -> OrderNo {
+        OrderNo::new(s).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atm_and_card_paid_via_callback() {
+    let h = Harness::new().await;
+    let atm = h.create("ATM001", "atm", 50_000).await;
+    assert_eq!(atm["state"], "awaiting_transfer");
+    assert!(atm["atm_pay_no"].as_str().unwrap().len() == 14);
+    let card = h.create("CARD001", "card", 79_900).await;
+    assert!(card["card_pay_url"].as_str().unwrap().contains("/pay/card"));
+
+    h.sim.pay_atm(&h.shop, &h.no("ATM001")).await.unwrap();
+    h.sim
+        .pay_card(&h.shop, &h.no("CARD001"), true)
+        .await
+        .unwrap();
+    // Both callbacks were acknowledged (the sim logs it) and sit in the inbox.
+    let acked = h
+        .sim
+        .deliveries()
+        .iter()
+        .filter(|d| matches!(d.outcome, sinopac_sim::DeliveryOutcome::Acked { .. }))
+        .count();
+    assert_eq!(acked, 2, "{:?}", h.sim.deliveries());
+    assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 2);
+    let (applied, rejected, retried) = h.drain().await;
+    assert_eq!((applied, rejected, retried), (2, 0, 0));
+    assert_eq!(h.state("ATM001").await, "paid");
+    assert_eq!(h.state("CARD001").await, "captured");
+    assert_eq!(h.transitions("ATM001").await, 1);
+    assert_eq!(h.transitions("CARD001").await, 1);
+    let o = h.order("CARD001").await;
+    assert_eq!(o["order"]["bank_pay_status"], "1C400");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paid_via_return_url_only() {
+    let h = Harness::new().await;
+    h.sim
+        .add_fault(FaultRule::new(Route::Callback, Fault::Drop));
+    h.create("CARD002", "card", 12_300).await;
+    let token = h
+        .sim
+        .pay_card(&h.shop, &h.no("CARD002"), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.deps().store.inbox_depth().await.unwrap(),
+        0,
+        "callback should have been dropped"
+    );
+    let page = h
+        .http
+        .post(format!("{}/sinopac/return", h.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("ShopNo={SHOP}&PayToken={}", token.as_str()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("付款成功") && page.contains("Payment successful"),
+        "{page}"
+    );
+    assert_eq!(h.state("CARD002").await, "captured");
+    // Submitting the form again changes nothing.
+    let again = h
+        .http
+        .post(format!("{}/sinopac/return", h.base))
+        .body(format!("ShopNo={SHOP}&PayToken={}", token.as_str()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("付款成功"));
+    assert_eq!(h.transitions("CARD002").await, 1);
+    // A declined card gives a declined page.
+    h.create("CARD003", "card", 100).await;
+    let t = h
+        .sim
+        .pay_card(&h.shop, &h.no("CARD003"), false)
+        .await
+        .unwrap();
+    let page = h
+        .http
+        .post(format!("{}/sinopac/return", h.base))
+        .body(format!("ShopNo={SHOP}&PayToken={}", t.as_str()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("付款失敗"), "{page}");
+    assert_eq!(h.state("CARD003").await, "declined");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_callback_dropped_reconciler_finds_all_in_one_cycle() {
+    let h = Harness::new().await;
+    h.sim
+        .add_fault(FaultRule::new(Route::Callback, Fault::Drop));
+    let n = 30;
+    for i in 0..n {
+        let pt = if i % 3 == 0 { "card" } else { "atm" };
+        h.create(&format!("R{i:04}"), pt, 1_000 + i).await;
+    }
+    for i in 0..n {
+        let no = h.no(&format!("R{i:04}"));
+        if i % 3 == 0 {
+            h.sim.pay_card(&h.shop, &no, true).await.unwrap();
+        } else if i % 5 != 1 {
+            h.sim.pay_atm(&h.shop, &no).await.unwrap();
+        }
+    }
+    assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 0);
+    let before = h.sim.counters().service(&ApiService::OrderQuery);
+    let run = reconcile::try_once(h.deps(), now_ms() + 1).await.unwrap();
+    let calls = h.sim.counters().service(&ApiService::OrderQuery) - before;
+    let unpaid = (0..n).filter(|i| i % 3 != 0 && i % 5 == 1).count();
+    assert_eq!(run.examined, n as usize);
+    assert_eq!(run.corrected, n as usize - unpaid, "{run:?}");
+    assert_eq!(run.still_pending, unpaid);
+    assert_eq!(run.failed, 0);
+    assert_eq!(calls, 1, "one batched OrderQuery, not one call per order");
+    assert_eq!(run.pay_query_calls, 0);
+    for i in 0..n {
+        let s = h.state(&format!("R{i:04}")).await;
+        let want = if i % 3 == 0 {
+            "captured"
+        } else if i % 5 == 1 {
+            "awaiting_transfer"
+        } else {
+            "paid"
+        };
+        assert_eq!(s, want, "R{i:04}");
+    }
+    // The next cycle finds nothing due (still-pending orders are re-checked later).
+    let run = reconcile::try_once(h.deps(), now_ms() + 2).await.unwrap();
+    assert_eq!(run.examined, 0);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_and_reordered_callbacks_give_one_transition_each() {
+    let h = Harness::new().await;
+    h.sim
+        .add_fault(FaultRule::new(Route::Callback, Fault::Duplicate));
+    for i in 0..5 {
+        h.create(&format!("D{i}"), "atm", 500).await;
+    }
+    let mut tokens = Vec::new();
+    for i in 0..5 {
+        tokens.push(
+            h.sim
+                .pay_atm(&h.shop, &h.no(&format!("D{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    // Replay every callback again, in reverse order, and interleave processing.
+    for t in tokens.iter().rev() {
+        let (s, body) = h
+            .post_backend(&format!(
+                r#"{{"ShopNo":"{SHOP}","PayToken":"{}"}}"#,
+                t.as_str()
+            ))
+            .await;
+        assert_eq!((s, body.as_str()), (200, r#"{"Status":"S"}"#));
+    }
+    h.drain().await;
+    for t in &tokens {
+        h.post_backend(&format!(
+            r#"{{"ShopNo":"{SHOP}","PayToken":"{}"}}"#,
+            t.as_str()
+        ))
+        .await;
+    }
+    h.drain().await;
+    for i in 0..5 {
+        assert_eq!(h.state(&format!("D{i}")).await, "paid");
+        assert_eq!(h.transitions(&format!("D{i}")).await, 1);
+    }
+    assert_eq!(h.deps().store.count_events().await.unwrap(), 5);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_callbacks_and_tampered_replies_change_nothing() {
+    let h = Harness::new().await;
+    h.create("F1", "atm", 50_000).await;
+    // A forged token: acknowledged (stored), then rejected by the bank's answer.
+    let (s, body) = h
+        .post_backend(&format!(
+            r#"{{"ShopNo":"{SHOP}","PayToken":"{}"}}"#,
+            "f".repeat(64)
+        ))
+        .await;
+    assert_eq!((s, body.as_str()), (200, r#"{"Status":"S"}"#));
+    // Garbage bodies are refused outright.
+    assert_eq!(h.post_backend("ShopNo=x").await.0, 400);
+    assert_eq!(h.post_backend(r#"{"ShopNo":"NA0249_001"}"#).await.0, 400);
+    // An unknown shop.
+    h.post_backend(r#"{"ShopNo":"ZZ9999_001","PayToken":"abc"}"#)
+        .await;
+    let (_, rejected, _) = h.drain().await;
+    assert_eq!(rejected, 2);
+    assert_eq!(h.state("F1").await, "awaiting_transfer");
+
+    // Tampered bank replies: the client refuses them, the item waits, nothing changes.
+    h.sim.add_fault(FaultRule::new(
+        Route::Service(ApiService::OrderPayQuery),
+        Fault::TamperSign,
+    ));
+    h.sim.add_fault(FaultRule::new(
+        Route::Service(ApiService::OrderQuery),
+        Fault::TamperSign,
+    ));
+    h.sim.pay_atm(&h.shop, &h.no("F1")).await.unwrap();
+    let (applied, rejected, retried) = h.drain().await;
+    assert_eq!((applied, rejected, retried), (0, 0, 1));
+    assert_eq!(h.state("F1").await, "awaiting_transfer");
+    let run = reconcile::try_once(h.deps(), now_ms() + 1).await.unwrap();
+    assert_eq!(run.corrected, 0);
+    assert_eq!(h.state("F1").await, "awaiting_transfer");
+    assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 1);
+
+    // The bank is honest again: the waiting item is applied.
+    h.sim.set_faults(Default::default());
+    let far = now_ms() + 3_600_000;
+    let r = inbox::try_once(h.deps(), far).await.unwrap();
+    assert_eq!(r.applied, 1);
+    assert_eq!(h.state("F1").await, "paid");
+    assert_eq!(h.transitions("F1").await, 1);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_down_inbox_keeps_work_nothing_lost() {
+    let h = Harness::new().await;
+    for i in 0..4 {
+        h.create(&format!("B{i}"), "atm", 700).await;
+    }
+    for i in 0..4 {
+        h.sim
+            .pay_atm(&h.shop, &h.no(&format!("B{i}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 4);
+    // The bank goes down: the sim stops listening.
+    let mut h = h;
+    h.sim_server.take().unwrap().shutdown().await;
+    let (applied, _, retried) = h.drain().await;
+    assert_eq!((applied, retried), (0, 4));
+    // Callbacks still get acknowledged and stored while the bank is down.
+    let (s, _) = h
+        .post_backend(&format!(
+            r#"{{"ShopNo":"{SHOP}","PayToken":"{}"}}"#,
+            "a".repeat(64)
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 5);
+    let run = reconcile::try_once(h.deps(), now_ms() + 1).await.unwrap();
+    assert_eq!(run.failed, 4);
+    assert_eq!(run.needs_review, 0);
+    for i in 0..4 {
+        assert_eq!(h.state(&format!("B{i}")).await, "awaiting_transfer");
+    }
+    assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 5);
+    h.shutdown().await;
+}
