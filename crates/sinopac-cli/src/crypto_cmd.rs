@@ -196,6 +196,16 @@ pub fn seal(
     check_nonce(nonce)?;
     check_json_object(payload, "the payload on stdin")?;
     let service = service.map(ApiService::parse);
+    if let Some(s) = &service
+        && !s.is_known()
+    {
+        let known: Vec<&str> = ApiService::KNOWN.iter().map(ApiService::as_str).collect();
+        return Err(CliError::usage(format!(
+            "unknown APIService {:?}; known: {}",
+            s.as_str(),
+            known.join(", ")
+        )));
+    }
     let shop = match shop_no {
         Some(s) => s.to_owned(),
         None => serde_json::from_slice::<serde_json::Value>(payload)
@@ -232,11 +242,11 @@ pub fn seal(
 /// The parts of an envelope `open` needs (other members are ignored).
 #[derive(Deserialize)]
 struct EnvelopeIn {
-    #[serde(rename = "Nonce")]
+    #[serde(rename = "Nonce", alias = "nonce")]
     nonce: String,
-    #[serde(rename = "Message")]
+    #[serde(rename = "Message", alias = "message")]
     message: String,
-    #[serde(rename = "Sign")]
+    #[serde(rename = "Sign", alias = "sign")]
     sign: String,
 }
 

@@ -152,6 +152,17 @@ fn seal_matches_vector_and_envelope_round_trips_through_open() {
     assert_eq!(env["ShopNo"], DOC_SHOP);
     assert_eq!(env["APIService"], "OrderCreate");
     assert_eq!(env["Message"], v["message"]);
+    run(sinopac_with_keys(dir.path())
+        .args([
+            "crypto",
+            "seal",
+            "--nonce",
+            nonce,
+            "--service",
+            "OrderCreat",
+        ])
+        .write_stdin(plaintext))
+    .fails(2);
 
     // The sealed envelope opens to the exact plaintext.
     let r = run(sinopac_with_keys(dir.path())
