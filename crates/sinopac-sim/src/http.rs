@@ -194,11 +194,9 @@ impl Sim {
             self.inner.counters.lock().envelope_rejections += 1;
             return plain_fail(StatusCode::UNAUTHORIZED, "E9002", "X-KeyID 無效");
         }
-        let nonce = self.issue_nonce(shop.shop_no.as_str(), key);
-        json_body(
-            StatusCode::OK,
-            serde_json::json!({ "Nonce": nonce }).to_string(),
-        )
+        let nonce = self.issue_nonce(&shop);
+        // Base64 never needs JSON escaping.
+        json_body(StatusCode::OK, format!(r#"{{"Nonce":"{nonce}"}}"#))
     }
 
     fn seal_reply<T: Serialize>(
@@ -316,7 +314,12 @@ impl Sim {
     }
 
     fn dispatch(&self, shop: &ShopEntry, env: &Envelope, plain: &[u8]) -> Result<Reply, Fail> {
-        let base = self.public_base_url();
+        // Only OrderCreate builds page URLs.
+        let base = if env.api_service == ApiService::OrderCreate {
+            self.public_base_url()
+        } else {
+            String::new()
+        };
         let ctx = self.ctx(&base);
         let shop_no = shop.shop_no.as_str();
         match &env.api_service {

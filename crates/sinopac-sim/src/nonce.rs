@@ -2,6 +2,7 @@
 //! and the X-KeyID they were issued for.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -26,8 +27,13 @@ pub(crate) fn format_nonce(now_ms: i64, tenth: u64, random: &[u8]) -> String {
         text.push(char::from(b'0' + u8::try_from(tenth).unwrap_or(0)));
     }
     text.push(':');
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in digest {
-        text.push_str(&format!("{b:02x}"));
+        for nibble in [b >> 4, b & 0x0F] {
+            text.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
     }
     base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
 }
@@ -47,8 +53,8 @@ pub(crate) enum NonceProblem {
 
 #[derive(Debug)]
 struct NonceRecord {
-    shop_no: String,
-    key_id: String,
+    shop_no: Arc<str>,
+    key_id: Arc<str>,
     issued_ms: i64,
     used: bool,
 }
@@ -64,27 +70,28 @@ impl NonceStore {
     pub(crate) fn insert(
         &mut self,
         nonce: String,
-        shop_no: &str,
-        key_id: &str,
+        shop_no: &Arc<str>,
+        key_id: &Arc<str>,
         now_ms: i64,
         ttl_ms: i64,
     ) {
         self.issued_since_gc += 1;
         if self.issued_since_gc >= 16_384 {
             self.issued_since_gc = 0;
-            // Keep used nonces around for a while so that reuse is reported as reuse.
+            // Keep used nonces around for a while so that reuse is reported as reuse
+            // (E9104); later, or when there are many, a reused nonce is just unknown (E9102).
             let horizon = ttl_ms.saturating_mul(2);
             self.map
                 .retain(|_, r| now_ms.saturating_sub(r.issued_ms) <= horizon);
-            if self.map.len() > 500_000 {
+            if self.map.len() > 200_000 {
                 self.map.retain(|_, r| !r.used);
             }
         }
         self.map.insert(
             nonce,
             NonceRecord {
-                shop_no: shop_no.to_owned(),
-                key_id: key_id.to_owned(),
+                shop_no: Arc::clone(shop_no),
+                key_id: Arc::clone(key_id),
                 issued_ms: now_ms,
                 used: false,
             },
@@ -106,7 +113,7 @@ impl NonceStore {
             return Err(NonceProblem::Reused);
         }
         record.used = true;
-        if record.shop_no != shop_no || record.key_id != key_id {
+        if *record.shop_no != *shop_no || *record.key_id != *key_id {
             return Err(NonceProblem::WrongShop);
         }
         if now_ms.saturating_sub(record.issued_ms) > ttl_ms {
@@ -144,9 +151,10 @@ mod tests {
     #[test]
     fn single_use_ttl_and_binding() {
         let mut s = NonceStore::default();
-        s.insert("a".into(), "S1", "k1", 0, 60_000);
-        s.insert("b".into(), "S1", "k1", 0, 60_000);
-        s.insert("c".into(), "S1", "k1", 0, 60_000);
+        let (s1, k1): (Arc<str>, Arc<str>) = (Arc::from("S1"), Arc::from("k1"));
+        s.insert("a".into(), &s1, &k1, 0, 60_000);
+        s.insert("b".into(), &s1, &k1, 0, 60_000);
+        s.insert("c".into(), &s1, &k1, 0, 60_000);
         assert_eq!(s.consume("a", "S1", "k1", 60_000, 60_000), Ok(()));
         assert_eq!(
             s.consume("a", "S1", "k1", 60_000, 60_000),

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -57,6 +58,11 @@ impl Drop for SimServer {
     }
 }
 
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    // Request/response traffic: never wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+}
+
 impl Sim {
     /// Binds `127.0.0.1:0` and serves [`Sim::router`] in a tokio task. If the configured
     /// `public_base_url` is empty, the hosted pages' URLs use this address. A sim with a
@@ -71,7 +77,7 @@ impl Sim {
         let (stop, stopped) = oneshot::channel::<()>();
         let router = self.router();
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
+            axum::serve(listener.tap_io(no_delay), router)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
                 })
@@ -115,7 +121,7 @@ pub async fn serve_with_shutdown(
         .config()
         .time_scale
         .map(|_| sim.spawn_ticker(Duration::from_millis(100)));
-    let result = axum::serve(listener, sim.router())
+    let result = axum::serve(listener.tap_io(no_delay), sim.router())
         .with_graceful_shutdown(shutdown)
         .await;
     if let Some(t) = ticker {

@@ -223,6 +223,8 @@ pub(crate) struct ShopEntry {
     pub(crate) shop_no: ShopNo,
     pub(crate) keys: Keys,
     pub(crate) key_id: String,
+    pub(crate) shop_arc: Arc<str>,
+    pub(crate) key_arc: Arc<str>,
 }
 
 pub(crate) struct Inner {
@@ -296,6 +298,8 @@ impl Sim {
     /// working).
     pub fn add_shop(&self, shop: ShopConfig) {
         let entry = Arc::new(ShopEntry {
+            shop_arc: Arc::from(shop.shop_no.as_str()),
+            key_arc: Arc::from(shop.key_id.as_str()),
             shop_no: shop.shop_no.clone(),
             keys: shop.keys,
             key_id: shop.key_id,
@@ -478,15 +482,15 @@ impl Sim {
         format!("{v:0width$}", width = n as usize)
     }
 
-    /// Issues a nonce for `shop_no` / `key_id` and remembers it (for `/Nonce`).
-    pub(crate) fn issue_nonce(&self, shop_no: &str, key_id: &str) -> String {
+    /// Issues a nonce for the shop (and its current X-KeyID) and remembers it (for `/Nonce`).
+    pub(crate) fn issue_nonce(&self, shop: &ShopEntry) -> String {
         let nonce = self.fresh_nonce_text();
         let now = self.now_ms();
         let ttl = i64::try_from(self.inner.config.nonce_ttl.as_millis()).unwrap_or(i64::MAX);
         self.inner
             .nonces
             .lock()
-            .insert(nonce.clone(), shop_no, key_id, now, ttl);
+            .insert(nonce.clone(), &shop.shop_arc, &shop.key_arc, now, ttl);
         self.inner.counters.lock().nonces_issued += 1;
         nonce
     }
