@@ -96,15 +96,15 @@ impl HttpBank {
             return Ok(client);
         }
         let store_err = |e: crate::store::StoreError| BankError::NotSent(Box::new(e));
-        if let Some((version, _, client)) = cached {
-            if self.store.shop_version(key).await.map_err(store_err)? == Some(version) {
-                if let Ok(mut c) = self.cache.lock() {
-                    if let Some(e) = c.get_mut(key) {
-                        e.checked = Instant::now();
-                    }
-                }
-                return Ok(client);
+        if let Some((version, _, client)) = cached
+            && self.store.shop_version(key).await.map_err(store_err)? == Some(version)
+        {
+            if let Ok(mut c) = self.cache.lock()
+                && let Some(e) = c.get_mut(key)
+            {
+                e.checked = Instant::now();
             }
+            return Ok(client);
         }
         let Some((sealed, version)) = self.store.shop_credentials(key).await.map_err(store_err)?
         else {
@@ -123,7 +123,7 @@ impl HttpBank {
             b = b.transport(Arc::clone(t));
         }
         if let Some(r) = &self.retry {
-            b = b.retry_policy(r.clone());
+            b = b.retry_policy(*r);
         }
         let client = b.build().map_err(|e| BankError::Config(Box::new(e)))?;
         if let Ok(mut c) = self.cache.lock() {

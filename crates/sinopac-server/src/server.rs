@@ -322,9 +322,7 @@ pub async fn start(cfg: ServerConfig, listener: TcpListener) -> Result<Running, 
         }
         BankTarget::Url(url) => (
             Arc::new(match &cfg.bank_retry {
-                Some(r) => {
-                    HttpBank::new(store.clone(), master.clone(), url).with_retry_policy(r.clone())
-                }
+                Some(r) => HttpBank::new(store.clone(), master.clone(), url).with_retry_policy(*r),
                 None => HttpBank::new(store.clone(), master.clone(), url),
             }),
             cfg.initial_shop.as_ref().map(|(s, _)| s.clone()),

@@ -311,14 +311,13 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn drop_schema(&self, schema: &str) -> Result<(), StoreError> {
-        if let Backend::Postgres(pool) = &self.backend {
-            if schema
+        if let Backend::Postgres(pool) = &self.backend
+            && schema
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
-                    .await?;
-            }
+        {
+            pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
+                .await?;
         }
         Ok(())
     }
