@@ -502,6 +502,11 @@ impl Ledger {
         }
     }
 
+    /// When the earliest scheduled event is due.
+    pub(crate) fn next_due_ms(&self) -> Option<i64> {
+        self.events.peek().map(|Reverse(s)| s.due_ms)
+    }
+
     /// Number of pending timers.
     pub(crate) fn pending_events(&self) -> usize {
         self.events.len()

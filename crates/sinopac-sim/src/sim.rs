@@ -407,15 +407,17 @@ impl Sim {
 
     pub(crate) fn has_due(&self) -> bool {
         let now = self.now_ms();
-        let mut ledger = self.inner.ledger.lock();
-        match ledger.pop_due(now) {
-            Some(s) => {
-                // Put it back: only peeking.
-                ledger.schedule(s.due_ms, s.event);
-                true
-            }
-            None => false,
-        }
+        self.inner
+            .ledger
+            .lock()
+            .next_due_ms()
+            .is_some_and(|due| due <= now)
+    }
+
+    /// When the next timer or callback attempt is due (sim time, unix ms), if any.
+    #[must_use]
+    pub fn next_due_ms(&self) -> Option<i64> {
+        self.inner.ledger.lock().next_due_ms()
     }
 
     /// Spawns `run_due` in the background if something is due (used by HTTP handlers so that

@@ -473,3 +473,69 @@ async fn reproducible_with_the_same_seed() {
     assert_ne!(a.2, c.2);
     assert_ne!(a.0[0].page_token, c.0[0].page_token);
 }
+
+#[tokio::test]
+async fn shops_are_separate() {
+    let h = Harness::new();
+    let other = sinopac_proto::ShopNo::new("BA0026_001").unwrap();
+    let other_keys = sinopac_proto::Keys::new(
+        "4D9709D699CA40EE",
+        "5A4FEF83140C4E9E",
+        "BC74301945134CB4",
+        "961F67F8FCA44AB9",
+    )
+    .unwrap();
+    h.sim.add_shop(sinopac_sim::ShopConfig::new(
+        other.clone(),
+        other_keys.clone(),
+        "key-2",
+    ));
+    assert_eq!(h.sim.shops().len(), 2);
+    // Same OrderNo in two shops is fine; TSNo prefixes differ.
+    let r = h.create_atm("SAME1", 100).await;
+    assert_eq!(r.ts_no.as_deref(), Some("NA024900000001"));
+    h.sim.seed_orders(
+        &other,
+        [sinopac_sim::SeedOrder::new(
+            ono("SAME1"),
+            ntd(5),
+            PayType::Card,
+            h.sim.now_unix(),
+        )],
+    );
+    assert_eq!(
+        h.sim.order(&other, &ono("SAME1")).unwrap().ts_no,
+        "BA002600000001"
+    );
+    assert_eq!(h.sim.order_count(&shop()), 1);
+    // A PayToken of one shop is unknown to the other.
+    let token = h.sim.pay_atm(&shop(), &ono("SAME1")).await.unwrap();
+    let (s, b) = h
+        .post_json("/Nonce", Some("key-2"), r#"{"ShopNo":"BA0026_001"}"#.into())
+        .await;
+    assert_eq!(s, http::StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let nonce = sinopac_proto::Nonce::new(v["Nonce"].as_str().unwrap()).unwrap();
+    let req = OrderPayQueryRequest {
+        shop_no: other.clone(),
+        pay_token: token,
+    };
+    let env = sinopac_proto::seal(&req, &nonce, &other_keys).unwrap();
+    let (s, b) = h
+        .post_json(
+            "/Order",
+            Some("key-2"),
+            serde_json::to_string(&env).unwrap(),
+        )
+        .await;
+    assert_eq!(s, http::StatusCode::OK);
+    let reply: sinopac_proto::Envelope = serde_json::from_slice(&b).unwrap();
+    let r: sinopac_proto::OrderPayQueryResponse = sinopac_proto::open(&reply, &other_keys).unwrap();
+    assert_eq!(code(&r), "E0203");
+    // Seeded orders can be paid through the API (they have no timers of their own).
+    h.sim.pay_card(&other, &ono("SAME1"), true).await.unwrap();
+    assert_eq!(
+        h.sim.order(&other, &ono("SAME1")).unwrap().pay_status,
+        PayStatus::CardCaptured
+    );
+}
