@@ -83,10 +83,10 @@ impl SeenNonces {
             return false;
         }
         self.order.push_back(h);
-        if self.order.len() > NONCE_MEMORY {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
+        if self.order.len() > NONCE_MEMORY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
         }
         true
     }
@@ -415,17 +415,17 @@ impl Client {
             description,
             ..
         }) = &parsed
+            && status == "F"
+            && resp.status < 500
         {
-            if status == "F" && resp.status < 500 {
-                let (code, description) = split_code(description.as_deref());
-                return Err(Error::Refused {
-                    service: service.clone(),
-                    stage: Stage::Nonce,
-                    http_status: resp.status,
-                    code,
-                    description,
-                });
-            }
+            let (code, description) = split_code(description.as_deref());
+            return Err(Error::Refused {
+                service: service.clone(),
+                stage: Stage::Nonce,
+                http_status: resp.status,
+                code,
+                description,
+            });
         }
         if !(200..300).contains(&resp.status) {
             return Err(not_sent(msg(format!(
@@ -692,10 +692,10 @@ impl Client {
             return cast_response::<R, _>(resp);
         }
         let span = self.span(&R::SERVICE, None);
-        if !span.is_disabled() {
-            if let Some(o) = order_no_of(req) {
-                span.record("order_no", tracing::field::display(o.as_str()));
-            }
+        if !span.is_disabled()
+            && let Some(o) = order_no_of(req)
+        {
+            span.record("order_no", tracing::field::display(o.as_str()));
         }
         self.run_query(req).instrument(span).await
     }

@@ -19,7 +19,7 @@
 //!    [`Error::QueryWindowTooDense`] naming it. Nothing is silently truncated.
 //!
 //! Rows are de-duplicated by `OrderNo` (windows share their edge minute). An empty window
-//! answered with a "not found" code ([`NOT_FOUND_CODES`](crate::NOT_FOUND_CODES)) counts as
+//! answered with a "not found" code ([`NOT_FOUND_CODES`]) counts as
 //! zero rows.
 //!
 //! Assumptions, stated: splitting by `PayType` covers `A` and `C` only (the only types
@@ -257,10 +257,10 @@ impl<'a> Planner<'a> {
             }
             // Every row is in one minute: split that minute off, continue after it.
             let minute = w.with_range(f, first, first);
-            if first < end {
-                if let Some(next) = next_minute(first) {
-                    self.queue.push_front(w.with_range(f, next, end));
-                }
+            if first < end
+                && let Some(next) = next_minute(first)
+            {
+                self.queue.push_front(w.with_range(f, next, end));
             }
             // Rows of the minute are re-read by the split windows; keep none of them yet.
             return self.split_minute(minute);
@@ -268,15 +268,15 @@ impl<'a> Planner<'a> {
 
         // Unsorted rows: halve a range.
         for f in [DateField::Order, DateField::Pay] {
-            if let Some((s, e)) = w.range(f) {
-                if s < e {
-                    let m = midpoint(s, e).ok_or(Error::QueryNeedsRange)?;
-                    let after = next_minute(m).ok_or(Error::QueryNeedsRange)?;
-                    self.stats.halved = self.stats.halved.saturating_add(1);
-                    self.queue.push_front(w.with_range(f, after, e));
-                    self.queue.push_front(w.with_range(f, s, m));
-                    return Ok(());
-                }
+            if let Some((s, e)) = w.range(f)
+                && s < e
+            {
+                let m = midpoint(s, e).ok_or(Error::QueryNeedsRange)?;
+                let after = next_minute(m).ok_or(Error::QueryNeedsRange)?;
+                self.stats.halved = self.stats.halved.saturating_add(1);
+                self.queue.push_front(w.with_range(f, after, e));
+                self.queue.push_front(w.with_range(f, s, m));
+                return Ok(());
             }
         }
         if w.order.is_none() && w.pay.is_none() {

@@ -1,7 +1,6 @@
 //! Shared fixtures: a sim with one shop, and clients wired to it in process.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sinopac_http::{
@@ -109,40 +108,6 @@ pub fn builder(sim: &Sim) -> ClientBuilder {
 
 pub fn client(sim: &Sim) -> Client {
     builder(sim).build().unwrap()
-}
-
-/// Counts requests per endpoint while passing them on.
-pub struct Counting {
-    pub inner: Arc<dyn Transport>,
-    pub nonce: AtomicU64,
-    pub order: AtomicU64,
-}
-
-impl Counting {
-    pub fn new(inner: Arc<dyn Transport>) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            nonce: AtomicU64::new(0),
-            order: AtomicU64::new(0),
-        })
-    }
-    pub fn orders(&self) -> u64 {
-        self.order.load(Ordering::SeqCst)
-    }
-}
-
-impl Transport for Counting {
-    fn send(
-        &self,
-        req: TransportRequest,
-    ) -> sinopac_http::BoxFuture<'_, Result<TransportResponse, TransportError>> {
-        if req.endpoint() == "Nonce" {
-            self.nonce.fetch_add(1, Ordering::SeqCst);
-        } else {
-            self.order.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.send(req)
-    }
 }
 
 pub fn service_count(sim: &Sim, service: ApiService) -> u64 {
