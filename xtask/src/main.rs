@@ -121,7 +121,7 @@ fn ci() -> Result<()> {
 
 fn bench(args: &[String]) -> Result<()> {
     let mut c = cargo();
-    c.args(["bench", "--workspace", "--"]);
+    c.args(["bench", "--workspace", "--benches", "--"]);
     if args.is_empty() {
         c.args(["--output-format", "bencher"]);
     } else {

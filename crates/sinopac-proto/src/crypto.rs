@@ -1,6 +1,6 @@
 //! The IV rule and AES-256-CBC/PKCS#7 over the HashID (PROTOCOL.md §4, §5).
 
-use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
+use aes::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, block_padding::Pkcs7};
 use sha2::{Digest, Sha256};
 
 use crate::hex;
@@ -56,7 +56,7 @@ pub(crate) fn encrypt_in_place(hash_id: &HashId, iv: &Iv, mut buf: Vec<u8>) -> S
     let len = buf.len();
     let padded = (len / 16 + 1) * 16;
     buf.resize(padded, 0);
-    let cipher = Enc::new(hash_id.as_bytes().into(), iv.as_bytes().into());
+    let cipher = Enc::inner_iv_init(hash_id.cipher().clone(), iv.as_bytes().into());
     let ct = match cipher.encrypt_padded_mut::<Pkcs7>(&mut buf, len) {
         Ok(ct) => ct,
         // Unreachable: the buffer always has room for the padding block.
@@ -81,7 +81,7 @@ pub fn decrypt(hash_id: &HashId, iv: &Iv, message_hex: &str) -> Option<Vec<u8>> 
     if buf.is_empty() || buf.len() % 16 != 0 {
         return None;
     }
-    let cipher = Dec::new(hash_id.as_bytes().into(), iv.as_bytes().into());
+    let cipher = Dec::inner_iv_init(hash_id.cipher().clone(), iv.as_bytes().into());
     let len = cipher.decrypt_padded_mut::<Pkcs7>(&mut buf).ok()?.len();
     buf.truncate(len);
     Some(buf)

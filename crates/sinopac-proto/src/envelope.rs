@@ -7,7 +7,7 @@ use crate::crypto::{self, Iv};
 use crate::enums::ApiService;
 use crate::keys::Keys;
 use crate::messages::Request;
-use crate::sign::{RawObject, Sign, SignFields, SignSerError, sign_matches};
+use crate::sign::{Sign, SignFields, SignSerError, sign_matches};
 use crate::types::Nonce;
 use crate::validate::ValidationError;
 
@@ -117,7 +117,7 @@ pub fn seal_json(
     nonce: &str,
     keys: &Keys,
 ) -> Result<Envelope, SealError> {
-    let fields = SignFields::from_raw(&RawObject::parse(json)?)?;
+    let fields = json_fields(json)?;
     Ok(finish(
         service,
         shop_no,
@@ -174,31 +174,52 @@ fn finish(
 /// [`OpenError::Rejected`] if the message does not decrypt or the Sign does not verify;
 /// [`OpenError::Payload`] if the authentic payload does not fit `T`.
 pub fn open<T: DeserializeOwned>(envelope: &Envelope, keys: &Keys) -> Result<T, OpenError> {
-    let plaintext = open_verified(envelope, keys)?;
-    let raw = RawObject::parse(&plaintext).map_err(|_| OpenError::Rejected)?;
-    raw.to_typed().map_err(OpenError::Payload)
+    let plaintext = decrypt_message(envelope, keys)?;
+    let text = verified(envelope, keys, &plaintext)?;
+    serde_json::from_str(text).map_err(OpenError::Payload)
 }
 
 /// Opens an envelope and returns the verified plaintext JSON bytes.
 ///
 /// # Errors
-/// [`OpenError::Rejected`] if the message does not decrypt or the Sign does not verify.
+/// [`OpenError::Rejected`] if the message does not decrypt or the Sign does not verify;
+/// [`OpenError::Payload`] if the authentic plaintext is not valid JSON.
 pub fn open_json(envelope: &Envelope, keys: &Keys) -> Result<Vec<u8>, OpenError> {
-    open_verified(envelope, keys)
+    let plaintext = decrypt_message(envelope, keys)?;
+    let text = verified(envelope, keys, &plaintext)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(OpenError::Payload)?;
+    Ok(plaintext)
 }
 
-fn open_verified(envelope: &Envelope, keys: &Keys) -> Result<Vec<u8>, OpenError> {
+fn decrypt_message(envelope: &Envelope, keys: &Keys) -> Result<Vec<u8>, OpenError> {
     let iv = Iv::from_nonce(&envelope.nonce);
-    let plaintext =
-        crypto::decrypt(keys.hash_id(), &iv, &envelope.message).ok_or(OpenError::Rejected)?;
-    let raw = RawObject::parse(&plaintext).map_err(|_| OpenError::Rejected)?;
-    let fields = SignFields::from_raw(&raw).map_err(|_| OpenError::Rejected)?;
+    crypto::decrypt(keys.hash_id(), &iv, &envelope.message).ok_or(OpenError::Rejected)
+}
+
+/// Checks the Sign over the decrypted object; every failure up to here is the same error.
+fn verified<'a>(
+    envelope: &Envelope,
+    keys: &Keys,
+    plaintext: &'a [u8],
+) -> Result<&'a str, OpenError> {
+    let text = std::str::from_utf8(plaintext).map_err(|_| OpenError::Rejected)?;
+    let fields = SignFields::from_json_text(text).ok_or(OpenError::Rejected)?;
     let digest = fields.digest(&envelope.nonce, keys.hash_id());
-    if !sign_matches(&envelope.sign, &digest) {
-        return Err(OpenError::Rejected);
+    if sign_matches(&envelope.sign, &digest) {
+        Ok(text)
+    } else {
+        Err(OpenError::Rejected)
     }
-    drop(raw);
-    Ok(plaintext)
+}
+
+/// Validates `json` as a JSON object and collects its signed fields.
+fn json_fields(json: &[u8]) -> Result<SignFields, serde_json::Error> {
+    let text = std::str::from_utf8(json)
+        .map_err(|_| <serde_json::Error as serde::de::Error>::custom("payload is not UTF-8"))?;
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)?;
+    SignFields::from_json_text(text).ok_or_else(|| {
+        <serde_json::Error as serde::de::Error>::custom("payload is not a JSON object")
+    })
 }
 
 /// The sign string (`k1=v1&k2=v2…`, without nonce and HashID) of a JSON payload.
@@ -206,7 +227,7 @@ fn open_verified(envelope: &Envelope, keys: &Keys) -> Result<Vec<u8>, OpenError>
 /// # Errors
 /// If `json` is not a JSON object.
 pub fn sign_string_json(json: &[u8]) -> Result<String, serde_json::Error> {
-    Ok(SignFields::from_raw(&RawObject::parse(json)?)?.sign_string())
+    Ok(json_fields(json)?.sign_string())
 }
 
 /// The sign string of a typed payload.
@@ -222,7 +243,7 @@ pub fn sign_string<T: Serialize + ?Sized>(payload: &T) -> Result<String, SignSer
 /// # Errors
 /// If `json` is not a JSON object.
 pub fn sign_json(json: &[u8], nonce: &str, keys: &Keys) -> Result<Sign, serde_json::Error> {
-    let fields = SignFields::from_raw(&RawObject::parse(json)?)?;
+    let fields = json_fields(json)?;
     Ok(Sign::from_digest(&fields.digest(nonce, keys.hash_id())))
 }
 

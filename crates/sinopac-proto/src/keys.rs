@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use aes::cipher::KeyInit;
+use zeroize::Zeroize;
 
 use crate::hex;
 
@@ -89,8 +90,18 @@ fn parse_half(name: KeyName, text: &str) -> Result<[u8; 8], KeyError> {
 ///
 /// It is the AES-256 key (as 32 ASCII bytes) and the suffix of every Sign, so it is a secret:
 /// `Debug` is redacted, the bytes are zeroized on drop, and there is no `PartialEq`.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct HashId([u8; 32]);
+#[derive(Clone)]
+pub struct HashId {
+    text: [u8; 32],
+    /// The expanded AES-256 key schedule, computed once (zeroized on drop by `aes`).
+    cipher: aes::Aes256,
+}
+
+impl Drop for HashId {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
 
 impl HashId {
     /// Parses a HashID given directly as 32 hex characters (either case; stored upper-case).
@@ -103,20 +114,30 @@ impl HashId {
         for (slot, b) in bytes.iter_mut().zip(text.bytes()) {
             *slot = b.to_ascii_uppercase();
         }
-        Ok(Self(bytes))
+        Ok(Self::from_text(bytes))
+    }
+
+    fn from_text(text: [u8; 32]) -> Self {
+        let cipher = aes::Aes256::new(&text.into());
+        Self { text, cipher }
+    }
+
+    /// The expanded AES key.
+    pub(crate) fn cipher(&self) -> &aes::Aes256 {
+        &self.cipher
     }
 
     /// The 32 ASCII bytes used as the AES-256 key.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.text
     }
 
     /// The HashID as text. Handle with care: this is key material.
     #[must_use]
     pub fn expose_secret(&self) -> &str {
         // Always upper-case ASCII hex by construction.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        std::str::from_utf8(&self.text).unwrap_or_default()
     }
 }
 
@@ -170,9 +191,9 @@ impl Keys {
         b1.zeroize();
         b2.zeroize();
         xored.zeroize();
-        Ok(Self {
-            hash_id: HashId(text),
-        })
+        let hash_id = HashId::from_text(text);
+        text.zeroize();
+        Ok(Self { hash_id })
     }
 
     /// Keys from a HashID given directly (for debugging tools; normal code uses [`Keys::new`]).

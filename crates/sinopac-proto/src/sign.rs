@@ -11,9 +11,8 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{self, Impossible, Serialize, Serializer};
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -82,7 +81,28 @@ pub(crate) fn sign_matches(received: &str, digest: &[u8; 32]) -> bool {
 #[derive(Default)]
 pub(crate) struct SignFields {
     buf: String,
-    fields: Vec<(Range<usize>, Range<usize>)>,
+    fields: Vec<Field>,
+}
+
+/// One signed field: name and value as ranges of the shared buffer, plus a sort key.
+#[derive(Clone)]
+struct Field {
+    /// The first 8 bytes of the upper-cased name (zero padded) when the name is ASCII:
+    /// comparing keys agrees with [`cmp_ignore_case`] whenever the keys differ.
+    key: Option<u64>,
+    name: Range<usize>,
+    value: Range<usize>,
+}
+
+fn sort_key(name: &str) -> Option<u64> {
+    if !name.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 8];
+    for (slot, b) in key.iter_mut().zip(name.bytes()) {
+        *slot = b.to_ascii_uppercase();
+    }
+    Some(u64::from_be_bytes(key))
 }
 
 /// Case-insensitive ordinal comparison like .NET `StringComparer.OrdinalIgnoreCase`
@@ -90,9 +110,16 @@ pub(crate) struct SignFields {
 /// tie-break so the order is total.
 pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
     let folded = if a.is_ascii() && b.is_ascii() {
-        a.bytes()
-            .map(|c| c.to_ascii_uppercase())
-            .cmp(b.bytes().map(|c| c.to_ascii_uppercase()))
+        let (x, y) = (a.as_bytes(), b.as_bytes());
+        let mut result = x.len().cmp(&y.len());
+        for (p, q) in x.iter().zip(y) {
+            let (p, q) = (p.to_ascii_uppercase(), q.to_ascii_uppercase());
+            if p != q {
+                result = p.cmp(&q);
+                break;
+            }
+        }
+        result
     } else {
         let up = |s: &str| -> Vec<u16> {
             let mut out = Vec::with_capacity(s.len());
@@ -113,24 +140,26 @@ pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 }
 
 fn is_blank(value: &str) -> bool {
-    value.chars().all(char::is_whitespace)
+    match value.as_bytes().first() {
+        None => true,
+        // Fast path: a visible ASCII first character means the value is not blank.
+        Some(b) if b.is_ascii_graphic() => false,
+        Some(_) => value.chars().all(char::is_whitespace),
+    }
 }
 
 impl SignFields {
-    fn name(&self, i: usize) -> &str {
-        self.fields
-            .get(i)
-            .and_then(|(n, _)| self.buf.get(n.clone()))
-            .unwrap_or_default()
-    }
-
     fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| {
-            (
-                self.buf.get(n.clone()).unwrap_or_default(),
-                self.buf.get(v.clone()).unwrap_or_default(),
-            )
-        })
+        self.fields.iter().map(
+            |Field {
+                 name: n, value: v, ..
+             }| {
+                (
+                    self.buf.get(n.clone()).unwrap_or_default(),
+                    self.buf.get(v.clone()).unwrap_or_default(),
+                )
+            },
+        )
     }
 
     /// Records a field whose value was just appended to `buf` starting at `value_start`.
@@ -139,7 +168,8 @@ impl SignFields {
         if is_blank(self.buf.get(value.clone()).unwrap_or_default()) {
             self.buf.truncate(name.start);
         } else {
-            self.fields.push((name, value));
+            let key = sort_key(self.buf.get(name.clone()).unwrap_or_default());
+            self.fields.push(Field { key, name, value });
         }
     }
 
@@ -153,13 +183,12 @@ impl SignFields {
     }
 
     fn sort(&mut self) {
-        let mut order: Vec<usize> = (0..self.fields.len()).collect();
-        order.sort_by(|&i, &j| cmp_ignore_case(self.name(i), self.name(j)));
-        let fields = order
-            .iter()
-            .filter_map(|&i| self.fields.get(i).cloned())
-            .collect();
-        self.fields = fields;
+        let buf = &self.buf;
+        let name = |r: &Range<usize>| buf.get(r.clone()).unwrap_or_default();
+        self.fields.sort_unstable_by(|a, b| match (a.key, b.key) {
+            (Some(x), Some(y)) if x != y => x.cmp(&y),
+            _ => cmp_ignore_case(name(&a.name), name(&b.name)),
+        });
     }
 
     /// Collects the signed fields of a typed payload (must serialize as a struct or map).
@@ -173,27 +202,67 @@ impl SignFields {
         Ok(fields)
     }
 
-    /// Collects the signed fields of a JSON object already scanned into raw entries.
-    pub(crate) fn from_raw(object: &RawObject<'_>) -> Result<Self, serde_json::Error> {
+    /// Collects the signed fields of a JSON object text in one pass, without building a
+    /// document: top-level members only, nested objects/arrays and `null` skipped, strings
+    /// unescaped only when they contain escapes. `None` if the text is not a JSON object.
+    ///
+    /// The scan is structural, not a full validator: callers either verify a Sign made by the
+    /// key holder over this very text, or validate the text with `serde_json` as well.
+    pub(crate) fn from_json_text(text: &str) -> Option<Self> {
         let mut fields = SignFields {
             buf: String::with_capacity(384),
             fields: Vec::with_capacity(16),
         };
-        for (name, raw) in &object.entries {
-            let text = raw.get();
-            match text.as_bytes().first() {
-                Some(b'"') => {
-                    let value: CowStr<'_> = serde_json::from_str(text)?;
-                    fields.push(name, &value.0);
+        let mut s = Scanner { text, pos: 0 };
+        s.ws();
+        s.eat(b'{')?;
+        s.ws();
+        if s.peek() == Some(b'}') {
+            s.pos += 1;
+        } else {
+            loop {
+                s.ws();
+                let name = s.string()?;
+                s.ws();
+                s.eat(b':')?;
+                s.ws();
+                match s.peek()? {
+                    b'"' => {
+                        let value = s.string()?;
+                        fields.push(&name, &value);
+                    }
+                    b'{' | b'[' => s.nested()?,
+                    b'n' => s.literal("null")?,
+                    b't' => {
+                        s.literal("true")?;
+                        fields.push(&name, "True");
+                    }
+                    b'f' => {
+                        s.literal("false")?;
+                        fields.push(&name, "False");
+                    }
+                    _ => {
+                        let number = s.number()?;
+                        fields.push(&name, number);
+                    }
                 }
-                Some(b'{' | b'[' | b'n') | None => {}
-                Some(b't') => fields.push(name, "True"),
-                Some(b'f') => fields.push(name, "False"),
-                Some(_) => fields.push(name, text),
+                s.ws();
+                match s.peek()? {
+                    b',' => s.pos += 1,
+                    b'}' => {
+                        s.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
             }
         }
+        s.ws();
+        if s.pos != text.len() {
+            return None;
+        }
         fields.sort();
-        Ok(fields)
+        Some(fields)
     }
 
     /// The `k1=v1&k2=v2` sign string (without nonce and HashID).
@@ -210,17 +279,10 @@ impl SignFields {
         out
     }
 
-    /// SHA-256 of sign string ‖ nonce ‖ HashID, streamed without building the string.
+    /// SHA-256 of sign string ‖ nonce ‖ HashID.
     pub(crate) fn digest(&self, nonce: &str, hash_id: &HashId) -> [u8; 32] {
         let mut h = Sha256::new();
-        for (i, (name, value)) in self.pairs().enumerate() {
-            if i > 0 {
-                h.update(b"&");
-            }
-            h.update(name.as_bytes());
-            h.update(b"=");
-            h.update(value.as_bytes());
-        }
+        h.update(self.sign_string().as_bytes());
         h.update(nonce.as_bytes());
         h.update(hash_id.as_bytes());
         h.finalize().into()
@@ -255,43 +317,112 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
     }
 }
 
-/// A JSON object's top-level members, values kept as raw JSON text.
-pub(crate) struct RawObject<'a> {
-    pub(crate) entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+/// A minimal cursor over JSON text for [`SignFields::from_json_text`].
+struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
 }
 
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawObject<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(12));
-                while let Some((k, v)) = map.next_entry::<CowStr<'de>, &'de RawValue>()? {
-                    entries.push((k.0, v));
+impl<'a> Scanner<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.pos += 1)
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let end = self.pos.checked_add(word.len())?;
+        (self.text.get(self.pos..end)? == word).then(|| self.pos = end)
+    }
+
+    /// Skips a string token; returns its full range (quotes included) and whether it has escapes.
+    fn string_token(&mut self) -> Option<(std::ops::Range<usize>, bool)> {
+        let start = self.pos;
+        self.eat(b'"')?;
+        // Fast path: find the closing quote with memchr; escapes send us to the slow loop.
+        let rest = self.text.get(self.pos..)?;
+        if let Some(end) = rest.find('"')
+            && !rest.get(..end)?.contains('\\')
+        {
+            self.pos += end + 1;
+            return Some((start..self.pos, false));
+        }
+        let mut escaped = false;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return Some((start..self.pos, escaped));
                 }
-                Ok(RawObject { entries })
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 2;
+                }
+                c if c < 0x20 => return None,
+                _ => self.pos += 1,
             }
         }
-        d.deserialize_map(V)
-    }
-}
-
-impl<'a> RawObject<'a> {
-    /// Scans `json` (must be an object).
-    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(json)
     }
 
-    /// Deserializes a typed value from the scanned members (each raw value parsed once).
-    pub(crate) fn to_typed<T: de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let iter = self.entries.iter().map(|(k, v)| (k.as_ref(), *v));
-        T::deserialize(de::value::MapDeserializer::<_, serde_json::Error>::new(
-            iter,
-        ))
+    /// A string's value: borrowed when it has no escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let (range, escaped) = self.string_token()?;
+        let token = self.text.get(range)?;
+        if escaped {
+            serde_json::from_str::<CowStr<'_>>(token)
+                .ok()
+                .map(|c| Cow::Owned(c.0.into_owned()))
+        } else {
+            token.get(1..token.len() - 1).map(Cow::Borrowed)
+        }
+    }
+
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        while matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        ) {
+            self.pos += 1;
+        }
+        (self.pos > start)
+            .then(|| self.text.get(start..self.pos))
+            .flatten()
+    }
+
+    /// Skips a nested object or array, strings included.
+    fn nested(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.string_token()?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        self.pos += 1;
+                        return Some(());
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
     }
 }
 
@@ -584,6 +715,34 @@ impl ser::SerializeStructVariant for Skip {
 }
 
 impl ScalarSerializer<'_> {
+    fn unsigned(self, v: u64) -> Result<bool, SignSerError> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = v;
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                // `n % 10` is a single digit.
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || i == 0 {
+                break;
+            }
+        }
+        for &d in digits.get(i..).unwrap_or_default() {
+            self.buf.push(char::from(d));
+        }
+        Ok(true)
+    }
+
+    fn signed(self, v: i64) -> Result<bool, SignSerError> {
+        if v < 0 {
+            self.buf.push('-');
+        }
+        self.unsigned(v.unsigned_abs())
+    }
+
     fn display(self, v: impl fmt::Display) -> Result<bool, SignSerError> {
         write!(self.buf, "{v}").map_err(|e| SignSerError(e.to_string()))?;
         Ok(true)
@@ -606,28 +765,28 @@ impl Serializer for ScalarSerializer<'_> {
         Ok(true)
     }
     fn serialize_i8(self, v: i8) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.signed(i64::from(v))
     }
     fn serialize_i16(self, v: i16) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.signed(i64::from(v))
     }
     fn serialize_i32(self, v: i32) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.signed(i64::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.signed(v)
     }
     fn serialize_u8(self, v: u8) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.unsigned(u64::from(v))
     }
     fn serialize_u16(self, v: u16) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.unsigned(u64::from(v))
     }
     fn serialize_u32(self, v: u32) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.unsigned(u64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<bool, SignSerError> {
-        self.display(v)
+        self.unsigned(v)
     }
     fn serialize_f32(self, v: f32) -> Result<bool, SignSerError> {
         self.display(v)
@@ -756,8 +915,8 @@ mod tests {
             none: None,
         };
         let typed = SignFields::from_serialize(&p).unwrap();
-        let json = serde_json::to_vec(&p).unwrap();
-        let raw = SignFields::from_raw(&RawObject::parse(&json).unwrap()).unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        let raw = SignFields::from_json_text(&json).unwrap();
         assert_eq!(typed.sign_string(), "A=0&b=中 文");
         assert_eq!(raw.sign_string(), typed.sign_string());
     }

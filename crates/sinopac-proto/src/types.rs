@@ -200,7 +200,7 @@ impl fmt::Display for Amount {
         let digits = whole.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -305,7 +305,7 @@ fn days_in_month(y: u16, m: u8) -> u8 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }
@@ -567,11 +567,22 @@ pub(crate) mod lenient {
     {
         let raw: Option<Box<RawValue>> = Option::deserialize(d)?;
         match raw.as_deref().map(RawValue::get) {
-            None | Some("null" | "\"\"") => Ok(None),
+            None => Ok(None),
+            Some(text) if is_empty_value(text) => Ok(None),
             Some(text) => serde_json::from_str(text)
                 .map(Some)
                 .map_err(serde::de::Error::custom),
         }
+    }
+
+    /// `null`, `""`, `{}` and `[]` (PHP encodes an empty object as `[]`) mean absent.
+    fn is_empty_value(text: &str) -> bool {
+        let inner = |open: char, close: char| {
+            text.strip_prefix(open)
+                .and_then(|t| t.strip_suffix(close))
+                .is_some_and(|t| t.trim().is_empty())
+        };
+        text == "null" || text == "\"\"" || inner('{', '}') || inner('[', ']')
     }
 }
 

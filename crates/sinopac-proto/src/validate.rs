@@ -95,9 +95,15 @@ pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<(), V
             },
         ));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| matches!(c, '\'' | '"' | '%') || c.is_control())
+    // Fast byte scan first: the forbidden characters and C0 controls are ASCII; C1 controls
+    // (U+0080..U+009F) are encoded as 0xC2 0x80..0x9F.
+    let suspicious = value.bytes().fold(false, |hit, b| {
+        hit | matches!(b, b'\'' | b'"' | b'%' | 0x00..=0x1F | 0x7F | 0xC2)
+    });
+    if suspicious
+        && let Some(c) = value
+            .chars()
+            .find(|c| matches!(c, '\'' | '"' | '%') || c.is_control())
     {
         return Err(ValidationError::new(field, Problem::ForbiddenChar(c)));
     }
