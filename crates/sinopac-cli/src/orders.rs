@@ -565,6 +565,7 @@ fn list(
         {
             bar.set_style(style);
         }
+        bar.tick(); // draw at once, even if the listing is quick
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     } else {

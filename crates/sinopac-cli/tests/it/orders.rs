@@ -552,3 +552,60 @@ fn list_is_complete_past_the_300_row_cap() {
     .json();
     assert_eq!(j["count"], 350);
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    // `script` (util-linux) gives the binary a pseudo-terminal; skip where it is missing.
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        return;
+    }
+    let bank = Bank::start();
+    run(bank.cmd().args([
+        "order",
+        "create",
+        "atm",
+        "--order-no",
+        "T1",
+        "--amount",
+        "5",
+        "--product",
+        "p",
+    ]))
+    .ok();
+    let out = bank.dir.path().join("list.txt");
+    let typescript = bank.dir.path().join("typescript");
+    let line = format!(
+        "{} order list --from 20261102 --to 20261102 > {}",
+        env!("CARGO_BIN_EXE_sinopac"),
+        out.display()
+    );
+    let mut script = std::process::Command::new("/usr/bin/script");
+    script.arg("-qc").arg(&line).arg(&typescript);
+    for (k, v) in [
+        ("SINOPAC_SHOP_NO", DOC_SHOP),
+        ("SINOPAC_KEY_ID", KEY_ID),
+        ("SINOPAC_BASE_URL", bank.base_url.as_str()),
+        ("SINOPAC_ENV", "sim"),
+        ("SINOPAC_A1", DOC_KEYS[0]),
+        ("SINOPAC_A2", DOC_KEYS[1]),
+        ("SINOPAC_B1", DOC_KEYS[2]),
+        ("SINOPAC_B2", DOC_KEYS[3]),
+    ] {
+        script.env(k, v);
+    }
+    let status = script
+        .current_dir(bank.dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tty = std::fs::read_to_string(&typescript).unwrap();
+    assert!(tty.contains("orders fetched"), "{tty}");
+    let data = std::fs::read_to_string(&out).unwrap();
+    assert!(data.contains("T1"), "{data}");
+    assert!(
+        !data.contains("orders fetched"),
+        "the bar goes to the terminal, not stdout"
+    );
+}
