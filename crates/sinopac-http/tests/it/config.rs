@@ -107,3 +107,27 @@ fn traces_carry_service_order_and_request_id_but_no_secrets() {
         assert!(!text.contains(secret), "leaked {secret}: {text}");
     }
 }
+
+/// The futures and the stream can be spawned and held across `.await` in axum handlers.
+#[test]
+fn futures_and_streams_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let sim = sim();
+    let c = client(&sim);
+    let req = sinopac_proto::OrderCreateRequest::atm(
+        shop_no(),
+        order_no("SEND1"),
+        sinopac_proto::Amount::from_ntd(1).unwrap(),
+        "x",
+        sinopac_proto::BankDate::parse("20261110").unwrap(),
+    );
+    send(&c.create_order(&req));
+    send(&c.call(&req));
+    send(&c.find_order(&req.order_no));
+    let q = sinopac_proto::OrderQueryRequest::by_order_no(shop_no(), order_no("SEND1"));
+    send(&c.query_all(q.clone()));
+    send(&c.query_all_vec(q));
+    let token = sinopac_proto::PayToken::new("abc").unwrap();
+    send(&c.pay_query(&token));
+    send(&c.refund(&req.order_no, None, None));
+}

@@ -275,3 +275,36 @@ async fn a_rejected_nonce_is_retried_with_a_fresh_one() {
     assert_eq!(sim.counters().order_requests, 3);
     assert_eq!(sim.counters().envelope_rejections, 1);
 }
+
+#[tokio::test]
+async fn an_expired_nonce_is_retried_with_a_fresh_one() {
+    // The sim's clock jumps past the nonce TTL between the nonce fetch and the order: the sim
+    // refuses the stale nonce (sealed E9103) and the client retries with a fresh one.
+    let sim = sim();
+    let inner = in_process(&sim);
+    let jumped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s2, j2) = (sim.clone(), jumped.clone());
+    let t = transport_fn(move |req: sinopac_http::TransportRequest| {
+        let (inner, sim, jumped) = (inner.clone(), s2.clone(), j2.clone());
+        async move {
+            let is_nonce = req.endpoint() == "Nonce";
+            let resp = inner.send(req).await?;
+            if is_nonce && !jumped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                sim.advance(Duration::from_secs(61)).await;
+            }
+            Ok(resp)
+        }
+    });
+    let c = builder(&sim).transport(Arc::new(t)).build().unwrap();
+    let create = OrderCreateRequest::atm(
+        shop_no(),
+        order_no("EXP1"),
+        Amount::from_ntd(1).unwrap(),
+        "x",
+        BankDate::parse("20261110").unwrap(),
+    );
+    c.create_order(&create).await.unwrap();
+    assert_eq!(sim.counters().envelope_rejections, 1);
+    assert_eq!(sim.counters().orders_created, 1);
+    assert_eq!(service_count(&sim, ApiService::OrderCreate), 2);
+}

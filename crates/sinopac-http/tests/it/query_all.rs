@@ -107,6 +107,59 @@ async fn uniform_month_of_3000_orders_within_the_call_budget() {
     }
 }
 
+#[tokio::test]
+async fn uniform_month_of_10000_orders_within_the_call_budget() {
+    let n = 10_000i64;
+    let start = minute(MONTH_START);
+    let sim = sim();
+    let c = client(&sim);
+    let mut rng = Lcg(9);
+    let orders = (0..n)
+        .map(|i| {
+            let at = start + i64::try_from(rng.next() % (30 * 86_400)).unwrap();
+            atm_at(format!("T{i:05}"), at)
+        })
+        .collect();
+    let expected = seed(&sim, orders);
+    let out = c.query_all_vec(month_query()).await.unwrap();
+    assert_eq!(set(&out.items), expected);
+    let budget = 85; // 2.5 × ceil(10000 / 300)
+    let made = calls(&sim);
+    assert!(made <= budget, "{made} OrderQuery calls > {budget}");
+    println!(
+        "query_all random month N=10000: {made} OrderQuery calls ({:?})",
+        out.stats
+    );
+}
+
+#[tokio::test]
+async fn caller_conditions_narrow_the_split() {
+    // The caller asks for paid orders only; a minute with 500 paid orders (250 ATM, 250 card)
+    // and 400 unpaid ones is split by PayType only, and unpaid orders never appear.
+    let sim = sim();
+    let c = client(&sim);
+    let hot = minute("202611100800");
+    let mut orders = Vec::new();
+    let mut expected = BTreeSet::new();
+    for i in 0..500 {
+        let (pt, no) = if i % 2 == 0 {
+            (PayType::Atm, format!("Y{i:04}"))
+        } else {
+            (PayType::Card, format!("Z{i:04}"))
+        };
+        expected.insert(no.clone());
+        orders.push(
+            SeedOrder::new(order_no(&no), Amount::from_ntd(3).unwrap(), pt, hot).paid_at(hot + 5),
+        );
+    }
+    orders.extend((0..400).map(|i| atm_at(format!("W{i:04}"), hot)));
+    seed(&sim, orders);
+    let q = month_query().pay_flag(PayFlag::Paid);
+    let out = c.query_all_vec(q).await.unwrap();
+    assert_eq!(set(&out.items), expected);
+    assert_eq!(out.stats.split_by_type_or_flag, 1, "{:?}", out.stats);
+}
+
 /// `count` orders in one minute, spread over the six (PayType, PayFlag) buckets.
 fn burst(prefix: &str, at: i64, count: usize) -> Vec<SeedOrder> {
     (0..count)
