@@ -16,11 +16,18 @@ impl Drop for Server {
 }
 
 fn serve(dir: &std::path::Path, args: &[&str]) -> (Server, String) {
+    serve_with_env(dir, args, &[])
+}
+
+fn serve_with_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Server, String) {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sinopac"));
     for (k, _) in std::env::vars() {
         if k.starts_with("SINOPAC_") {
             c.env_remove(k);
         }
+    }
+    for (k, v) in env {
+        c.env(k, v);
     }
     let mut child = c
         .current_dir(dir)
@@ -145,4 +152,69 @@ fn serve_refuses_bad_setups() {
         .env("SINOPAC_BASE_URL", "http://127.0.0.1:1/")
         .args(["sim", "pay", "S1"]));
     assert!(r.fails(4).contains("sinopac sim serve"));
+}
+
+#[test]
+fn serve_configured_shop_and_shops_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // NA0249_001 (the shared sandbox shop's published keys) from a shops file.
+    let shops = dir.path().join("shops.json");
+    std::fs::write(
+        &shops,
+        r#"[{"ShopNo":"NA0249_001","A1":"86D50DEF3EB7400E","A2":"01FD27C09E5549E5",
+             "B1":"9E004965F4244953","B2":"7FB3385F414E4F91","KeyId":"k-249"}]"#,
+    )
+    .unwrap();
+    // NA0001_001 (the documented card example shop) from the environment.
+    let na1 = [
+        ("SINOPAC_SHOP_NO", "NA0001_001"),
+        ("SINOPAC_A1", "65960834240E44B7"),
+        ("SINOPAC_A2", "2831076A098E49E7"),
+        ("SINOPAC_B1", "CB1AFFBF915A492B"),
+        ("SINOPAC_B2", "7F242C0AA612454F"),
+        ("SINOPAC_KEY_ID", "k-001"),
+    ];
+    let shops_arg = shops.display().to_string();
+    let (_server, base) = serve_with_env(
+        dir.path(),
+        &["--time-scale", "0", "--shops", &shops_arg],
+        &na1,
+    );
+    let create = |env: &[(&str, &str)], no: &str| {
+        let mut c = sinopac(dir.path());
+        c.env("SINOPAC_BASE_URL", &base);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run(c.args([
+            "order",
+            "create",
+            "card",
+            "--order-no",
+            no,
+            "--amount",
+            "1",
+            "--product",
+            "p",
+        ]))
+    };
+    create(&na1, "E1").ok();
+    let na249 = [
+        ("SINOPAC_SHOP_NO", "NA0249_001"),
+        ("SINOPAC_A1", "86D50DEF3EB7400E"),
+        ("SINOPAC_A2", "01FD27C09E5549E5"),
+        ("SINOPAC_B1", "9E004965F4244953"),
+        ("SINOPAC_B2", "7FB3385F414E4F91"),
+        ("SINOPAC_KEY_ID", "k-249"),
+    ];
+    create(&na249, "F1").ok();
+    // The demo shop was not asked for.
+    let mut demo = vec![("SINOPAC_SHOP_NO", DOC_SHOP), ("SINOPAC_KEY_ID", KEY_ID)];
+    for (k, v) in ["SINOPAC_A1", "SINOPAC_A2", "SINOPAC_B1", "SINOPAC_B2"]
+        .into_iter()
+        .zip(DOC_KEYS)
+    {
+        demo.push((k, v));
+    }
+    create(&demo, "G1").fails(3);
 }
