@@ -36,6 +36,26 @@
 //! * [`Client::query_all_vec`] returns [`QueryAllOutcome`] `{ items, stats }`
 //!   (`stats.calls` = OrderQuery calls made).
 //!
+//! ## How replies are read
+//!
+//! | reply | error | retried? |
+//! |---|---|---|
+//! | transport: connect refused, DNS, TLS handshake | [`Error::NotSent`] | yes, any service |
+//! | transport: timeout or reset after sending | [`Error::MaybeSent`] | queries; order changes are settled |
+//! | `Nonce`: HTTP 5xx, HTML, not JSON | [`Error::NotSent`] (stage `Nonce`) | yes |
+//! | `Nonce`: 4xx `{"Status":"F"}`, or no `Nonce` | [`Error::Refused`] | no (configuration) |
+//! | `Order`: HTTP 5xx | [`Error::MaybeSent`] | queries; order changes are settled |
+//! | `Order`: an HTML page (WAF), any status | [`Error::InvalidReply`] `Html` | queries; order changes are settled |
+//! | `Order`: 4xx plain `{"Status":"F","Description"}` | [`Error::Refused`] | no |
+//! | `Order`: envelope with wrong `ShopNo`/`APIService` | [`Error::InvalidReply`] `EchoMismatch` | as above |
+//! | `Order`: message does not decrypt / Sign does not verify | [`Error::InvalidReply`] `Rejected` | as above |
+//! | `Order`: reply nonce = request nonce or seen recently | [`Error::InvalidReply`] `ReplayedNonce` | as above |
+//! | `Order`: verified `Status: F` | [`Error::Bank`] | only nonce refusals ([`NONCE_REJECTED_CODES`]) |
+//!
+//! "Settled" means the client asks `OrderQuery` about the OrderNo and decides from what it
+//! finds ([`Client::create_order`], [`Client::maintain`]); settling assumes the bank's
+//! `OrderQuery` reflects an order change as soon as the change's reply was sent.
+//!
 //! ## Example: against the simulator
 //!
 //! ```no_run
