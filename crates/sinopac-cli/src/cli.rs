@@ -310,6 +310,15 @@ pub struct CreateCommon {
     /// BackendURL for the payment notification (default: SINOPAC_BACKEND_URL / backend_url).
     #[arg(long)]
     pub backend_url: Option<String>,
+    /// Param1, echoed back in replies and payment results (at most 255 bytes).
+    #[arg(long)]
+    pub param1: Option<String>,
+    /// Param2.
+    #[arg(long)]
+    pub param2: Option<String>,
+    /// Param3.
+    #[arg(long)]
+    pub param3: Option<String>,
 }
 
 /// `sinopac order create …`.

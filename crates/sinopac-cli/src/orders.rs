@@ -472,6 +472,13 @@ fn with_urls(
     if let Some(m) = &common.memo {
         req = req.memo(m.clone());
     }
+    if common.param1.is_some() || common.param2.is_some() || common.param3.is_some() {
+        req = req.params(
+            common.param1.clone(),
+            common.param2.clone(),
+            common.param3.clone(),
+        );
+    }
     req
 }
 

@@ -22,9 +22,14 @@ fn atm_order_create_get_list_pay_and_callbacks() {
         "虛擬帳號訂單",
         "--backend-url",
         "http://127.0.0.1:1/notify",
+        "--param1",
+        "cart-77",
+        "--memo",
+        "gift",
         "--json",
     ]))
     .json();
+    assert_eq!(j["Param1"], "cart-77");
     assert_eq!(j["OrderNo"], "A1001");
     assert_eq!(j["Amount"], 50000);
     assert_eq!(j["Status"], "S");
