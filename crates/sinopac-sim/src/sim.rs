@@ -97,7 +97,8 @@ pub struct SimConfig {
     pub callback_retry_interval: Duration,
     /// Attempts per notification, the first included (5).
     pub callback_max_attempts: u32,
-    /// Timeout of one BackendURL POST with the default HTTP transport (10 s).
+    /// Timeout of one BackendURL POST (10 s, real time), whatever the transport; a timed-out
+    /// attempt is logged as an `Error`.
     pub callback_timeout: Duration,
     /// Base of the hosted-page URLs (`CardPayURL`, `WebAtmURL`), e.g. `http://127.0.0.1:8080`
     /// or `http://127.0.0.1:8080/sim` when nested. Empty (default): set from the address by
@@ -176,6 +177,25 @@ impl ShopConfig {
             keys,
             key_id: key_id.into(),
         }
+    }
+
+    /// The bank's former shared public sandbox shop `NA0249_001` with its published keys and
+    /// X-KeyID (PROTOCOL.md §11.11) — handy for demos, since every example on the web uses it.
+    /// Never use these keys for anything real.
+    #[must_use]
+    pub fn sandbox_example() -> Option<Self> {
+        let keys = Keys::new(
+            "86D50DEF3EB7400E",
+            "01FD27C09E5549E5",
+            "9E004965F4244953",
+            "7FB3385F414E4F91",
+        )
+        .ok()?;
+        Some(Self::new(
+            ShopNo::new("NA0249_001").ok()?,
+            keys,
+            "b5e6986d-8636-4aa0-8c93-441ad14b2098",
+        ))
     }
 }
 
@@ -806,12 +826,19 @@ impl Sim {
         let transport = self.inner.transport.read().clone();
         for copy in 0..copies {
             let at = self.now_ms();
-            let result = transport
-                .deliver(CallbackRequest {
+            let timeout = self.inner.config.callback_timeout;
+            let result = match tokio::time::timeout(
+                timeout,
+                transport.deliver(CallbackRequest {
                     url: d.url.clone(),
                     body: body.clone(),
-                })
-                .await;
+                }),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(format!("no answer within {timeout:?}").into()),
+            };
             let outcome = match result {
                 Ok(reply) => {
                     let acked = reply.status == 200

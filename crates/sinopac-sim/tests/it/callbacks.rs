@@ -215,3 +215,24 @@ async fn router_transport_delivers_in_process() {
     assert!(got.lock()[0].contains(token.as_str()));
     assert!(h.sim.deliveries()[0].outcome.is_acked());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_merchant_that_never_answers_times_out() {
+    let cfg = SimConfig {
+        callback_timeout: Duration::from_secs(3),
+        ..quiet_config()
+    };
+    let h = Harness::with_config(cfg);
+    h.sim
+        .set_callback_transport(sinopac_sim::callback_fn(|_req| async {
+            std::future::pending::<Result<sinopac_sim::CallbackReply, sinopac_sim::BoxError>>()
+                .await
+        }));
+    h.create_atm("TO1", 100).await;
+    h.sim.pay_atm(&shop(), &ono("TO1")).await.unwrap();
+    let d = h.sim.deliveries();
+    assert_eq!(d.len(), 1);
+    assert!(
+        matches!(&d[0].outcome, DeliveryOutcome::Error { message } if message.contains("no answer"))
+    );
+}

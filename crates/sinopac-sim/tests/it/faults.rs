@@ -228,3 +228,40 @@ async fn faults_via_control_api() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(start_paused = true)]
+async fn hang_after_processing_still_changes_state() {
+    let h = Harness::new();
+    h.record_callbacks(|_| ack());
+    h.create_card("HG1", 100, sinopac_proto::CardParam::capture_after_days(2))
+        .await;
+    h.sim.pay_card(&shop(), &ono("HG1"), true).await.unwrap();
+    h.sim.set_faults(
+        FaultPlan::default().hang_max_ms(60_000).rule(
+            FaultRule::new(Route::Service(ApiService::OrderMaintain), Fault::Hang)
+                .after_processing()
+                .count(1),
+        ),
+    );
+    let env = h.seal(
+        &sinopac_proto::OrderMaintainRequest::capture(shop(), ono("HG1")),
+        &h.nonce().await,
+    );
+    let r = tokio::time::timeout(Duration::from_secs(5), h.post_envelope(&env)).await;
+    assert!(r.is_err(), "the reply never came");
+    assert_eq!(
+        h.sim.order(&shop(), &ono("HG1")).unwrap().pay_status,
+        sinopac_proto::PayStatus::CardCaptured,
+        "but the capture happened"
+    );
+}
+
+#[test]
+fn sim_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<sinopac_sim::Sim>();
+    check::<FaultPlan>();
+    let example = sinopac_sim::ShopConfig::sandbox_example().unwrap();
+    assert_eq!(example.shop_no.as_str(), SHOP);
+    assert!(!format!("{example:?}").contains(KEY_ID), "key id redacted");
+}
