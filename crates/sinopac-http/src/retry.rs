@@ -348,4 +348,62 @@ mod tests {
             RetryDecision::GiveUp
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn error_of(i: u8) -> Error {
+            match i % 5 {
+                0 => not_sent(),
+                1 => maybe(ApiService::OrderQuery),
+                2 => maybe(ApiService::OrderCreate),
+                3 => bank("E0201"),
+                _ => bank("E9103"),
+            }
+        }
+
+        fn any_kind() -> impl Strategy<Value = CallKind> {
+            prop_oneof![
+                Just(CallKind::Nonce),
+                Just(CallKind::Query),
+                Just(CallKind::OrderCreate),
+                Just(CallKind::OrderMaintain),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn decisions_respect_the_bounds(
+                kind in any_kind(),
+                error_idx in 0u8..5,
+                attempt in 1u32..10,
+                elapsed_ms in 0u64..15_000,
+                jitter in 0.0f64..1.0,
+            ) {
+                let error = error_of(error_idx);
+                let elapsed = Duration::from_millis(elapsed_ms);
+                let d = retry_decision(&P, kind, attempt, &error, elapsed, jitter);
+                match d {
+                    RetryDecision::Retry { after } => {
+                        prop_assert!(attempt < P.max_attempts);
+                        prop_assert!(after <= P.backoff_cap(attempt));
+                        prop_assert!(after <= P.max_delay);
+                        prop_assert!(elapsed + after <= P.max_elapsed);
+                        // An order change is resent only when it certainly was not processed.
+                        if kind.changes_orders() {
+                            prop_assert!(!error.outcome_unknown());
+                        }
+                    }
+                    RetryDecision::Settle => {
+                        prop_assert!(kind.changes_orders());
+                        prop_assert!(error.outcome_unknown());
+                    }
+                    RetryDecision::GiveUp => {}
+                }
+                // Same inputs, same answer (pure).
+                prop_assert_eq!(d, retry_decision(&P, kind, attempt, &error, elapsed, jitter));
+            }
+        }
+    }
 }

@@ -415,3 +415,113 @@ async fn unsorted_answers_are_halved_down_to_the_minute() {
     assert!(out.stats.halved > 0, "{:?}", out.stats);
     assert_eq!(out.stats.paged, 0);
 }
+
+/// Model check: with a small row cap (20), random datasets (uniform, hot minutes, mixed
+/// statuses) and random conditions, `query_all` returns exactly what one uncapped query
+/// returns from an identical sim.
+#[tokio::test]
+async fn random_datasets_match_an_uncapped_query() {
+    const CAP: usize = 20;
+    let statuses = |pt: &PayType| -> Vec<(Option<PayStatus>, bool)> {
+        match pt {
+            PayType::Atm => vec![
+                (None, true),
+                (None, false),
+                (Some(PayStatus::AtmExpired), false),
+            ],
+            _ => vec![
+                (None, true),
+                (Some(PayStatus::CardAuthorized), false),
+                (Some(PayStatus::CardVoided), false),
+                (Some(PayStatus::CardExpired), false),
+                (Some(PayStatus::CardRefunded), true),
+            ],
+        }
+    };
+    let day = minute("202611100000");
+    let (mut capped_total, mut split_total) = (0, 0);
+    for seed_no in 0..24u64 {
+        let mut rng = Lcg(seed_no * 7919 + 1);
+        let capped = sim_with(sinopac_sim::SimConfig {
+            max_rows: CAP,
+            ..Default::default()
+        });
+        let truth = sim_with(sinopac_sim::SimConfig {
+            max_rows: 1_000_000,
+            ..Default::default()
+        });
+        let hot: Vec<i64> = (0..3)
+            .map(|_| day + 60 * i64::try_from(rng.next() % 1440).unwrap())
+            .collect();
+        let n = rng.next() % 400;
+        let mut orders = Vec::new();
+        // Per (minute, PayType, status) bucket counts, kept under the cap so that every
+        // window can be split away.
+        let mut buckets = std::collections::HashMap::new();
+        for i in 0..n {
+            let at = if rng.next().is_multiple_of(3) {
+                hot[usize::try_from(rng.next() % 3).unwrap()]
+                    + i64::try_from(rng.next() % 60).unwrap()
+            } else {
+                day + i64::try_from(rng.next() % 86_400).unwrap()
+            };
+            let pt = if rng.next().is_multiple_of(2) {
+                PayType::Atm
+            } else {
+                PayType::Card
+            };
+            let options = statuses(&pt);
+            let pick = usize::try_from(rng.next()).unwrap() % options.len();
+            let (status, paid) = options[pick].clone();
+            let key = (at / 60, pt.as_str().to_owned(), pick);
+            let count = buckets.entry(key).or_insert(0usize);
+            if *count + 1 >= CAP / 3 {
+                continue;
+            }
+            *count += 1;
+            let mut o = SeedOrder::new(
+                order_no(&format!("M{seed_no:02}{i:04}")),
+                Amount::from_ntd(1).unwrap(),
+                pt,
+                at,
+            );
+            if paid {
+                o = o.paid_at(at + i64::try_from(rng.next() % 7200).unwrap());
+            }
+            o.status = status;
+            orders.push(o);
+        }
+        capped.seed_orders(&shop_no(), orders.clone());
+        truth.seed_orders(&shop_no(), orders);
+
+        let s = BankTime::from_unix_minutes(day / 60 + i64::try_from(rng.next() % 600).unwrap())
+            .unwrap();
+        let e = s
+            .add_minutes(i64::try_from(rng.next() % 1500).unwrap())
+            .unwrap();
+        let field = if rng.next().is_multiple_of(3) {
+            DateField::Pay
+        } else {
+            DateField::Order
+        };
+        let mut q = OrderQueryRequest::by_date(shop_no(), field, s, e).unwrap();
+        match rng.next() % 4 {
+            0 => q = q.pay_type(PayType::Card),
+            1 => q = q.pay_flag(PayFlag::Unpaid),
+            _ => {}
+        }
+        let expected = set(&client(&truth).query(&q).await.unwrap().order_list);
+        let c = builder(&capped).query_row_cap(CAP).build().unwrap();
+        let got = c
+            .query_all_vec(q.clone())
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed_no}: {e}"));
+        assert_eq!(got.items.len(), expected.len(), "seed {seed_no} {q:?}");
+        assert_eq!(set(&got.items), expected, "seed {seed_no} {q:?}");
+        capped_total += got.stats.capped;
+        split_total += got.stats.split_by_type_or_flag;
+    }
+    // The datasets really exercise paging and minute splits.
+    assert!(capped_total > 50, "{capped_total}");
+    assert!(split_total > 0, "{split_total}");
+}
