@@ -119,6 +119,10 @@ pub struct GlobalArgs {
         conflicts_with = "csv"
     )]
     pub json: bool,
+    /// Log the client's calls and retries to stderr (-v: debug, -vv: trace). Never logs keys
+    /// or payloads.
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Print lists as CSV (money in minor units).
     #[arg(long, global = true, help_heading = "Global options")]
     pub csv: bool,

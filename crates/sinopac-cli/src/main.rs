@@ -133,6 +133,18 @@ impl Ctx {
 
 fn run(cli: Cli) -> CliResult<()> {
     let g = cli.global;
+    if g.verbose > 0 {
+        let level = if g.verbose > 1 { "trace" } else { "debug" };
+        let filter = tracing_subscriber::EnvFilter::new(format!(
+            "sinopac_http={level},sinopac_proto={level},warn"
+        ));
+        let _ignored = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .try_init();
+    }
     let format = if g.json {
         Format::Json
     } else if g.csv {

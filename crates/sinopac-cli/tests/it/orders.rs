@@ -463,6 +463,19 @@ fn bad_bank_replies() {
         .to_owned();
     assert!(err.contains("HTML"), "{err}");
 
+    // -v logs the client's retries to stderr (never keys); the error still ends the output.
+    bank.sim.set_faults(
+        FaultPlan::default()
+            .rule(FaultRule::new(Route::Nonce, Fault::HttpStatus { status: 503 }).count(1)),
+    );
+    let r = run(bank.cmd().args(["-v", "order", "get", "F1"]));
+    r.ok();
+    assert!(r.stderr.contains("retrying"), "{}", r.stderr);
+    assert!(r.stderr.contains("OrderQuery"), "{}", r.stderr);
+    for k in DOC_KEYS.iter().chain([&KEY_ID, &DOC_HASH_ID]) {
+        assert!(!r.stderr.contains(k), "{}", r.stderr);
+    }
+
     // 503 on every call: exit 4 after the client's retries.
     bank.sim
         .set_faults(FaultPlan::default().rule(FaultRule::new(
