@@ -11,6 +11,8 @@
 //! * `sinopac sim serve|pay|advance|deliveries` — the simulated bank and its control API;
 //! * `sinopac doctor` — checks the configuration and connectivity and says what to fix.
 //!
+//! `-v` / `-vv` log the client's calls and retries to stderr (no keys, key ids or payloads).
+//!
 //! Output: a readable table by default (money as NT$), `--json` (one JSON document, money in
 //! minor units: `50000` = NT$500) and `--csv` for lists (money in minor units).
 //!
