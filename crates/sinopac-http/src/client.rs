@@ -319,6 +319,7 @@ impl Client {
             "sinopac",
             service = %service,
             order_no = tracing::field::Empty,
+            ts_no = tracing::field::Empty,
             request_id = %id
         );
         if let Some(o) = order_no {
@@ -743,6 +744,7 @@ impl Client {
                             None,
                         ));
                     }
+                    record_ts_no(resp.ts_no.as_deref());
                     return Ok(resp);
                 }
                 Err(RunError::Settle(e)) => e,
@@ -759,6 +761,7 @@ impl Client {
                 Ok(Some(item)) => {
                     if item.amount == req.amount && item.pay_type == req.pay_type {
                         debug!("settled: the order exists at the bank");
+                        record_ts_no(item.ts_no.as_deref());
                         return Ok(settled_create(&self.inner.shop_no, item));
                     }
                     return Err(Error::OrderNoConflict {
@@ -848,6 +851,7 @@ impl Client {
                             None,
                         ));
                     }
+                    record_ts_no(resp.ts_no.as_deref());
                     return Ok(resp);
                 }
                 Err(RunError::Settle(e)) => e,
@@ -1034,6 +1038,13 @@ impl Client {
         };
         let span = self.span(&ApiService::AllotQuery, None);
         self.run_query(&req).instrument(span).await
+    }
+}
+
+/// Records the bank's transaction number on the current call span.
+fn record_ts_no(ts_no: Option<&str>) {
+    if let Some(ts) = ts_no {
+        tracing::Span::current().record("ts_no", tracing::field::display(ts));
     }
 }
 

@@ -186,7 +186,6 @@ pub enum ConfigError {
 /// assert!(!format!("{client:?}").contains("b5e6986d"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Default)]
 pub struct ClientBuilder {
     pub(crate) shop_no: Option<ShopNo>,
     pub(crate) keys: Option<Keys>,
@@ -235,13 +234,29 @@ pub mod env {
     pub const ENV: &str = "SINOPAC_ENV";
 }
 
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ClientBuilder {
     /// An empty builder with default retry policy, timeouts and limits.
     #[must_use]
     pub fn new() -> Self {
         Self {
+            shop_no: None,
+            keys: None,
+            key_id: None,
+            base_url: None,
+            transport: None,
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
             row_cap: sinopac_proto::ORDER_QUERY_MAX_ROWS,
-            ..Self::default()
+            root_ca_pem: Vec::new(),
+            jitter_seed: None,
+            deferred: None,
         }
     }
 
