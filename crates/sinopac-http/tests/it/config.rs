@@ -130,4 +130,9 @@ fn futures_and_streams_are_send() {
     let token = sinopac_proto::PayToken::new("abc").unwrap();
     send(&c.pay_query(&token));
     send(&c.refund(&req.order_no, None, None));
+    // Errors work with `anyhow` and across tasks.
+    fn error_bounds<E: std::error::Error + Send + Sync + 'static>() {}
+    error_bounds::<sinopac_http::Error>();
+    error_bounds::<sinopac_http::ConfigError>();
+    error_bounds::<sinopac_http::TransportError>();
 }
