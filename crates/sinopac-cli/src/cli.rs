@@ -498,6 +498,25 @@ pub enum SimCmd {
         #[arg(long)]
         order_no: Option<String>,
     },
+    /// Show or change the fault plan of a running sim.
+    #[command(after_help = "Examples:\n  sinopac sim faults\n  \
+        sinopac sim faults --add OrderCreate:lose-reply:1 --add Callback:duplicate\n  \
+        sinopac sim faults --set faults.json\n  sinopac sim faults --clear")]
+    Faults(SimFaultsArgs),
+}
+
+/// `sinopac sim faults` options.
+#[derive(Debug, Args)]
+pub struct SimFaultsArgs {
+    /// Replace the plan with this file (the simulator's FaultPlan JSON).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["clear"])]
+    pub set: Option<PathBuf>,
+    /// Add a rule ROUTE:FAULT or ROUTE:FAULT:PROBABILITY (repeatable; see `sim serve --help`).
+    #[arg(long, value_name = "RULE")]
+    pub add: Vec<String>,
+    /// Remove every rule.
+    #[arg(long)]
+    pub clear: bool,
 }
 
 /// `sinopac sim serve` options.

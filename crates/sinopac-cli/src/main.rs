@@ -8,7 +8,7 @@
 //! * `sinopac crypto hash-id|iv|sign|seal|open|vectors verify` — the crypto inspector, with keys
 //!   from the environment or the config file, never from the command line (`--hash-id` is the
 //!   one debugging override);
-//! * `sinopac sim serve|pay|advance|deliveries` — the simulated bank and its control API;
+//! * `sinopac sim serve|pay|advance|deliveries|faults` — the simulated bank and its control API;
 //! * `sinopac doctor` — checks the configuration and connectivity and says what to fix.
 //!
 //! `-v` / `-vv` log the client's calls and retries to stderr (no keys, key ids or payloads).

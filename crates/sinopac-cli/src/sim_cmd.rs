@@ -9,7 +9,7 @@ use sinopac_proto::{Keys, OrderNo, ShopNo};
 use sinopac_sim::{DeliveryAttempt, DeliveryOutcome, Fault, FaultPlan, FaultRule, Route};
 use sinopac_sim::{ShopConfig, Sim, SimConfig};
 
-use crate::cli::{SimCmd, SimServeArgs};
+use crate::cli::{SimCmd, SimFaultsArgs, SimServeArgs};
 use crate::config::{EnvName, Settings};
 use crate::error::{CliError, CliResult, Context as _, ExitKind};
 use crate::orders::block_on;
@@ -200,19 +200,7 @@ pub fn serve(settings: &Settings, args: SimServeArgs) -> CliResult<()> {
         config.public_base_url = u.trim_end_matches('/').to_owned();
     }
     let mut plan = match &args.faults {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).context(
-                ExitKind::Usage,
-                format!("cannot read fault plan {}", path.display()),
-            )?;
-            serde_json::from_str::<FaultPlan>(&text).context(
-                ExitKind::Usage,
-                format!(
-                    "{} is not a fault plan (the simulator's FaultPlan JSON)",
-                    path.display()
-                ),
-            )?
-        }
+        Some(path) => read_plan(path)?,
         None => FaultPlan::default(),
     };
     for f in &args.fault {
@@ -356,6 +344,16 @@ impl Control {
         self.call(self.http.get(url), path).await
     }
 
+    async fn put(&self, path: &str, body: String) -> CliResult<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let req = self
+            .http
+            .put(url)
+            .header("content-type", "application/json")
+            .body(body);
+        self.call(req, path).await
+    }
+
     async fn post(&self, path: &str, body: &serde_json::Value) -> CliResult<Vec<u8>> {
         let url = format!("{}{path}", self.base);
         let req = self
@@ -396,10 +394,89 @@ struct Clock {
     pending_events: Option<u64>,
 }
 
-/// `sinopac sim pay|advance|deliveries`.
+fn read_plan(path: &Path) -> CliResult<FaultPlan> {
+    let text = std::fs::read_to_string(path).context(
+        ExitKind::Usage,
+        format!("cannot read fault plan {}", path.display()),
+    )?;
+    serde_json::from_str::<FaultPlan>(&text).context(
+        ExitKind::Usage,
+        format!(
+            "{} is not a fault plan (the simulator's FaultPlan JSON)",
+            path.display()
+        ),
+    )
+}
+
+fn faults(settings: &Settings, args: SimFaultsArgs, format: Format) -> CliResult<()> {
+    let control = Control::new(settings)?;
+    let extra = args
+        .add
+        .iter()
+        .map(|r| fault_rule(r))
+        .collect::<CliResult<Vec<_>>>()?;
+    let replace = match (&args.set, args.clear) {
+        (Some(path), _) => Some(read_plan(path)?),
+        (None, true) => Some(FaultPlan::default()),
+        (None, false) => None,
+    };
+    let plan: FaultPlan = block_on(async {
+        let mut plan = match replace {
+            Some(p) => p,
+            None => parse_reply(&control.get("_sim/faults").await?)?,
+        };
+        let changed = args.set.is_some() || args.clear || !extra.is_empty();
+        plan.rules.extend(extra);
+        if changed {
+            let body = serde_json::to_string(&plan)
+                .context(ExitKind::Other, "cannot render the fault plan")?;
+            plan = parse_reply(&control.put("_sim/faults", body).await?)?;
+        }
+        Ok::<_, CliError>(plan)
+    })??;
+    let mut t = Table::new(&[
+        "Route",
+        "Fault",
+        "Probability",
+        "Count",
+        "Skip",
+        "AfterProcessing",
+    ]);
+    for r in &plan.rules {
+        let route = serde_json::to_value(&r.route)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let fault = match &r.fault {
+            Fault::Latency { ms } => format!("latency {ms} ms"),
+            Fault::HttpStatus { status } => format!("HTTP {status}"),
+            Fault::WafHtml => "WAF HTML page".to_owned(),
+            Fault::Hang => format!("hang ({} ms)", plan.hang_max_ms),
+            Fault::TamperSign => "tampered Sign".to_owned(),
+            Fault::StaleNonce => "stale nonce".to_owned(),
+            Fault::Drop => "drop".to_owned(),
+            Fault::Duplicate => "duplicate".to_owned(),
+            Fault::Reorder => "reorder".to_owned(),
+            Fault::Late { ms } => format!("late {ms} ms"),
+            _ => "other".to_owned(),
+        };
+        t.row(vec![
+            route,
+            fault,
+            r.probability.to_string(),
+            r.count.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            r.skip.to_string(),
+            if r.after_processing { "yes" } else { "no" }.to_owned(),
+        ]);
+    }
+    output::print_list(format, &t, &plan)
+}
+
+/// `sinopac sim pay|advance|deliveries|faults`.
 pub fn control(settings: &Settings, cmd: SimCmd, format: Format) -> CliResult<()> {
     match cmd {
         SimCmd::Serve(args) => serve(settings, args),
+        SimCmd::Faults(args) => faults(settings, args, format),
         SimCmd::Pay { order_no, decline } => {
             output::no_csv(format, "sim pay")?;
             let shop = settings.shop_no()?;

@@ -86,6 +86,25 @@ fn serve_demo_shop_and_control_it() {
         csv.ok()
             .starts_with("Id,Attempt,At,ShopNo,OrderNo,Outcome,URL\r\n")
     );
+    // The fault plan of the running sim: shown, extended, cleared.
+    let plan = run(cmd().args(["sim", "faults", "--json"])).json();
+    assert_eq!(plan["Rules"][0]["Fault"]["Kind"], "Drop", "{plan}");
+    let plan = run(cmd().args(["sim", "faults", "--add", "Order:http=503:0.5", "--json"])).json();
+    assert_eq!(plan["Rules"].as_array().unwrap().len(), 2, "{plan}");
+    let out = run(cmd().args(["sim", "faults"])).ok().to_owned();
+    assert!(out.contains("HTTP 503") && out.contains("0.5"), "{out}");
+    run(cmd().args(["sim", "faults", "--add", "Order:boom"])).fails(2);
+    let plan = run(cmd().args(["sim", "faults", "--clear", "--json"])).json();
+    assert_eq!(plan["Rules"].as_array().unwrap().len(), 0, "{plan}");
+    let file = dir.path().join("plan.json");
+    std::fs::write(
+        &file,
+        r#"{"Rules":[{"Route":"Callback","Fault":{"Kind":"Drop"}}]}"#,
+    )
+    .unwrap();
+    let plan = run(cmd().args(["sim", "faults", "--json", "--set"]).arg(&file)).json();
+    assert_eq!(plan["Rules"].as_array().unwrap().len(), 1, "{plan}");
+
     // Manual clock: advance moves it by exactly that much.
     let a = run(cmd().args(["sim", "advance", "1h", "--json"])).json();
     let b = run(cmd().args(["sim", "advance", "90s", "--json"])).json();
