@@ -1,6 +1,8 @@
 //! Throughput of the simulator: sealed `/Order` requests per second over loopback HTTP with 32
-//! concurrent clients (each request = fetch a nonce, seal, POST /Order, open and verify), and
-//! the in-process cost of one `/Order` through `router().oneshot` (no sockets).
+//! concurrent clients (each request = fetch a nonce, seal, POST /Order, open and verify), with a
+//! minimal keep-alive HTTP/1.1 client (measures the sim) and with reqwest (a realistic client
+//! sharing the same 2 cores), and the in-process cost of one nonce + `/Order` through
+//! `router().oneshot` (no sockets). Clients run in the same process as the sim.
 //!
 //! Accepts and ignores any command-line arguments (`--bench`, `--output-format bencher`, …).
 //! `SIM_BENCH_SECS` sets the measuring time per case (default 3).
@@ -225,6 +227,122 @@ async fn loopback(sim: &Sim, token: &PayToken, secs: u64, query: bool) -> (f64, 
     (total, samples)
 }
 
+/// A minimal keep-alive HTTP/1.1 client on one TCP connection (so that the figure measures the
+/// sim, not a client library).
+struct RawConn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    async fn connect(addr: std::net::SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self {
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    async fn post(&mut self, path: &str, body: &[u8]) -> Vec<u8> {
+        use tokio::io::AsyncWriteExt as _;
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-KeyID: {KEY_ID}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(body);
+        self.stream.write_all(&req).await.unwrap();
+        loop {
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end])
+                    .unwrap()
+                    .to_ascii_lowercase();
+                assert!(head.starts_with("http/1.1 200"), "{head}");
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse().unwrap())
+                    .unwrap();
+                let total = end + 4 + len;
+                while self.buf.len() < total {
+                    self.read_more().await;
+                }
+                let body = self.buf[end + 4..total].to_vec();
+                self.buf.drain(..total);
+                return body;
+            }
+            self.read_more().await;
+        }
+    }
+
+    async fn read_more(&mut self) {
+        use tokio::io::AsyncReadExt as _;
+        let mut chunk = [0u8; 8192];
+        let n = self.stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed");
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// 32 tasks over loopback, each with its own keep-alive connection and the raw client.
+async fn loopback_raw(sim: &Sim, token: &PayToken, secs: u64) -> (f64, Vec<f64>) {
+    let server = sim.spawn_loopback().await.unwrap();
+    let addr = server.addr();
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let count = count.clone();
+        let stop = stop.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let keys = keys();
+            let mut conn = RawConn::connect(addr).await;
+            let nonce_body = format!(r#"{{"ShopNo":"{SHOP}"}}"#);
+            let pay = OrderPayQueryRequest {
+                shop_no: shop(),
+                pay_token: token,
+            };
+            while !stop.load(Ordering::Relaxed) {
+                let b = conn.post("/Nonce", nonce_body.as_bytes()).await;
+                let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+                let nonce = Nonce::new(v["Nonce"].as_str().unwrap_or_default()).unwrap();
+                let env = seal(&pay, &nonce, &keys).unwrap();
+                let b = conn
+                    .post("/Order", &serde_json::to_vec(&env).unwrap())
+                    .await;
+                let reply: Envelope = serde_json::from_slice(&b).unwrap();
+                let r: <OrderPayQueryRequest as Request>::Response = open(&reply, &keys).unwrap();
+                assert!(r.ts_result_content.is_some());
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    let first = count.load(Ordering::Relaxed);
+    let mut last = first;
+    for _ in 0..secs {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = count.load(Ordering::Relaxed);
+        samples.push((now - last) as f64);
+        last = now;
+    }
+    let total = (last - first) as f64 / start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    server.shutdown().await;
+    (total, samples)
+}
+
 fn spread(samples: &[f64]) -> f64 {
     let mean = samples.iter().sum::<f64>() / samples.len().max(1) as f64;
     let max_dev = samples
@@ -273,15 +391,21 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     rt.block_on(async {
         let (sim, token) = setup().await;
+        let (rps, samples) = loopback_raw(&sim, &token, secs).await;
+        report(
+            "sim_loopback_32_clients_raw_http_order_pay_query",
+            rps,
+            spread(&samples),
+        );
         let (rps, samples) = loopback(&sim, &token, secs, false).await;
         report(
-            "sim_loopback_32_clients_order_pay_query",
+            "sim_loopback_32_clients_reqwest_order_pay_query",
             rps,
             spread(&samples),
         );
         let (rps, samples) = loopback(&sim, &token, secs, true).await;
         report(
-            "sim_loopback_32_clients_pay_query_and_order_query",
+            "sim_loopback_32_clients_reqwest_pay_query_and_order_query",
             rps,
             spread(&samples),
         );
