@@ -103,12 +103,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             output::note(&e.report());
             e.kind.into()
         }
+        // The hook above has printed the error line.
+        Err(_) => error::ExitKind::Other.into(),
     }
 }
 
@@ -120,6 +122,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Keys for the crypto commands: `--hash-id` alone needs no configuration at all.
+    fn crypto_keys(&mut self, hash_id: Option<&str>) -> CliResult<sinopac_proto::Keys> {
+        match hash_id {
+            Some(h) => Settings::default().crypto_keys(Some(h)),
+            None => self.settings()?.crypto_keys(None),
+        }
+    }
+
     /// The resolved configuration (loaded on first use).
     pub fn settings(&mut self) -> CliResult<&Settings> {
         if self.settings.is_none() {
@@ -184,7 +194,7 @@ fn run_crypto(ctx: &mut Ctx, cmd: CryptoCmd) -> CliResult<()> {
     let format = ctx.format;
     match cmd {
         CryptoCmd::HashId { reveal, hash_id } => {
-            let keys = ctx.settings()?.crypto_keys(hash_id.as_deref())?;
+            let keys = ctx.crypto_keys(hash_id.as_deref())?;
             crypto_cmd::hash_id(&keys, reveal, format)
         }
         CryptoCmd::Iv { nonce } => crypto_cmd::iv(&nonce, format),
@@ -193,7 +203,7 @@ fn run_crypto(ctx: &mut Ctx, cmd: CryptoCmd) -> CliResult<()> {
             show_string,
             hash_id,
         } => {
-            let keys = ctx.settings()?.crypto_keys(hash_id.as_deref())?;
+            let keys = ctx.crypto_keys(hash_id.as_deref())?;
             let payload = crypto_cmd::read_stdin("a JSON payload")?;
             crypto_cmd::sign(&keys, &nonce, &payload, show_string, format)
         }
@@ -203,8 +213,7 @@ fn run_crypto(ctx: &mut Ctx, cmd: CryptoCmd) -> CliResult<()> {
             hash_id,
         } => {
             output::no_csv(format, "crypto seal")?;
-            let settings = ctx.settings()?;
-            let keys = settings.crypto_keys(hash_id.as_deref())?;
+            let keys = ctx.crypto_keys(hash_id.as_deref())?;
             let shop = ctx.flags.shop_no.clone();
             let payload = crypto_cmd::read_stdin("a JSON payload")?;
             crypto_cmd::seal(&keys, &nonce, &payload, service.as_deref(), shop.as_deref())
@@ -216,7 +225,7 @@ fn run_crypto(ctx: &mut Ctx, cmd: CryptoCmd) -> CliResult<()> {
             hash_id,
         } => {
             output::no_csv(format, "crypto open")?;
-            let keys = ctx.settings()?.crypto_keys(hash_id.as_deref())?;
+            let keys = ctx.crypto_keys(hash_id.as_deref())?;
             let parts = match (&nonce, &message, &sign) {
                 (Some(n), Some(m), Some(s)) => Some((n.as_str(), m.as_str(), s.as_str())),
                 _ => None,

@@ -53,6 +53,16 @@ fn hash_id_masked_revealed_and_errors() {
     let r = run(sinopac(dir.path()).args(["crypto", "hash-id"]));
     assert!(r.fails(3).contains("SINOPAC_A1"));
 
+    // --hash-id needs no configuration, even a broken one.
+    let r = run(sinopac(dir.path())
+        .env("SINOPAC_CONFIG", "/nonexistent.toml")
+        .args(["crypto", "hash-id", "--json", "--hash-id", DOC_HASH_ID]));
+    assert_eq!(r.json()["fingerprint"].as_str().unwrap().len(), 19);
+    run(sinopac(dir.path())
+        .env("SINOPAC_CONFIG", "/nonexistent.toml")
+        .args(["crypto", "hash-id"]))
+    .fails(3);
+
     // Bad --hash-id.
     let r = run(sinopac(dir.path()).args(["crypto", "hash-id", "--hash-id", "1234"]));
     assert!(r.fails(3).contains("--hash-id"));
