@@ -22,7 +22,7 @@ use sinopac_proto::{
 use crate::bank::{BankError, timed};
 use crate::secrets::random_unit;
 use crate::state::{Observation, OrderState};
-use crate::store::{ObservationMeta, OrderFilter, OrderRow, Store, StoreError};
+use crate::store::{ApplyItem, ObservationMeta, OrderFilter, OrderRow, Store, StoreError};
 use crate::worker::{Deps, backoff, ms};
 
 /// What one reconcile cycle did.
@@ -46,13 +46,6 @@ pub struct ReconcileRun {
 
 fn to_bank_time(ms: i64) -> Option<BankTime> {
     BankTime::from_unix_seconds(ms.div_euclid(1000))
-}
-
-enum Verdict {
-    /// The bank reported a (possibly unknown) status; applied.
-    Observed { changed: bool, pending: bool },
-    /// The check failed.
-    Failed(String),
 }
 
 /// Runs one reconcile cycle at `now` (Unix ms).
@@ -139,34 +132,67 @@ async fn reconcile_shop(
         }
         _ => Err("invalid shop or time window".to_owned()),
     };
+    // Decide what the bank said about every order (no writes yet).
+    let mut plans: Vec<(OrderRow, Plan)> = Vec::with_capacity(orders.len());
     for order in orders {
-        let verdict = match &listed {
+        let plan = match &listed {
             Ok(map) => match map.get(&order.order_no) {
-                Some(item) => observe_item(deps, now, &order, item).await?,
-                None => fallback(deps, now, &order, run, "not found at the bank").await?,
+                Some(item) => plan_item(deps, &order, item),
+                None => fallback(deps, &order, run, "not found at the bank").await,
             },
-            Err(why) => fallback(deps, now, &order, run, why).await?,
+            Err(why) => fallback(deps, &order, run, why).await,
         };
-        let attempts = order.reconcile_attempts;
-        match verdict {
-            Verdict::Observed { changed, pending } => {
-                if changed {
-                    run.corrected += 1;
+        plans.push((order, plan));
+    }
+    // Apply every observation in one transaction.
+    let items: Vec<ApplyItem> = plans
+        .iter()
+        .filter_map(|(o, p)| match p {
+            Plan::Observe { obs, meta, .. } => Some(ApplyItem {
+                shop_no: o.shop_no.clone(),
+                order_no: o.order_no.clone(),
+                obs: obs.clone(),
+                meta: meta.clone(),
+            }),
+            Plan::Failed(_) => None,
+        })
+        .collect();
+    let mut applied = deps
+        .store
+        .apply_batch(&items, "reconcile", now)
+        .await?
+        .into_iter();
+    let mut releases = Vec::with_capacity(plans.len());
+    for (order, plan) in plans {
+        let verdict = match plan {
+            Plan::Failed(why) => Err(why),
+            Plan::Observe { unknown_code, .. } => match applied.next().flatten() {
+                None => Err("order vanished".to_owned()),
+                Some(a) => {
+                    if a.event_id.is_some() {
+                        run.corrected += 1;
+                        deps.metrics.inc(
+                            "sinopac_transitions_total",
+                            &format!("source=\"reconcile\",to=\"{}\"", a.order.state),
+                        );
+                    }
+                    match unknown_code {
+                        Some(code) => Err(format!("unknown PayStatus {code}")),
+                        None => Ok(a.order.state().map(OrderState::is_pending)?),
+                    }
                 }
+            },
+        };
+        match verdict {
+            Ok(pending) => {
                 if pending {
                     run.still_pending += 1;
-                    deps.store
-                        .reconcile_release(order.id, 0, now + ms(s.reconcile_recheck), None, false)
-                        .await?;
-                } else {
-                    deps.store
-                        .reconcile_release(order.id, 0, now + ms(s.reconcile_recheck), None, false)
-                        .await?;
                 }
+                releases.push((order.id, 0, now + ms(s.reconcile_recheck), None, false));
             }
-            Verdict::Failed(why) => {
+            Err(why) => {
                 run.failed += 1;
-                let attempt = attempts + 1;
+                let attempt = order.reconcile_attempts + 1;
                 let exhausted = attempt >= i64::from(s.reconcile_budget);
                 if exhausted {
                     run.needs_review += 1;
@@ -178,82 +204,51 @@ async fn reconcile_shop(
                     s.reconcile_retry_max,
                     random_unit(),
                 );
-                deps.store
-                    .reconcile_release(order.id, attempt, now + ms(delay), Some(&why), exhausted)
-                    .await?;
+                releases.push((order.id, attempt, now + ms(delay), Some(why), exhausted));
             }
         }
     }
+    deps.store.reconcile_release_batch(&releases).await?;
     Ok(())
 }
 
-async fn observe_item(
-    deps: &Deps,
-    now: i64,
-    order: &OrderRow,
-    item: &OrderListItem,
-) -> Result<Verdict, StoreError> {
+enum Plan {
+    Observe {
+        obs: Observation,
+        meta: ObservationMeta,
+        unknown_code: Option<String>,
+    },
+    Failed(String),
+}
+
+fn plan_item(deps: &Deps, order: &OrderRow, item: &OrderListItem) -> Plan {
     if item.amount != order.amount_value() {
-        return Ok(Verdict::Failed(format!(
+        return Plan::Failed(format!(
             "amount mismatch at the bank: {} != {}",
             item.amount.minor(),
             order.amount
-        )));
+        ));
     }
     if item.pay_type != PayType::parse(&order.pay_type) {
-        return Ok(Verdict::Failed("pay type mismatch at the bank".into()));
+        return Plan::Failed("pay type mismatch at the bank".into());
     }
-    let meta = ObservationMeta {
-        bank_pay_status: Some(item.pay_status.as_str().to_owned()),
-        paid_at: item.pay_date.map(|t| t.unix_minutes() * 60_000),
-        detail: Some("reconciler: OrderQuery".into()),
-        notify: deps.notify,
-        ..ObservationMeta::default()
-    };
-    let obs = Observation::PayStatus {
-        status: item.pay_status.clone(),
-        refunded: item.refund_amount,
-    };
-    let applied = deps
-        .store
-        .apply(
-            &order.shop_no,
-            &order.order_no,
-            &obs,
-            "reconcile",
-            &meta,
-            now,
-        )
-        .await?;
-    let Some(applied) = applied else {
-        return Ok(Verdict::Failed("order vanished".into()));
-    };
-    if !item.pay_status.is_known() {
-        return Ok(Verdict::Failed(format!(
-            "unknown PayStatus {}",
-            item.pay_status.as_str()
-        )));
+    Plan::Observe {
+        obs: Observation::PayStatus {
+            status: item.pay_status.clone(),
+            refunded: item.refund_amount,
+        },
+        meta: ObservationMeta {
+            bank_pay_status: Some(item.pay_status.as_str().to_owned()),
+            paid_at: item.pay_date.map(|t| t.unix_minutes() * 60_000),
+            detail: Some("reconciler: OrderQuery".into()),
+            notify: deps.notify,
+            ..ObservationMeta::default()
+        },
+        unknown_code: (!item.pay_status.is_known()).then(|| item.pay_status.as_str().to_owned()),
     }
-    if applied.event_id.is_some() {
-        deps.metrics.inc(
-            "sinopac_transitions_total",
-            &format!("source=\"reconcile\",to=\"{}\"", applied.order.state),
-        );
-    }
-    let pending = applied.order.state().map(OrderState::is_pending)?;
-    Ok(Verdict::Observed {
-        changed: applied.event_id.is_some(),
-        pending,
-    })
 }
 
-async fn fallback(
-    deps: &Deps,
-    now: i64,
-    order: &OrderRow,
-    run: &mut ReconcileRun,
-    why: &str,
-) -> Result<Verdict, StoreError> {
+async fn fallback(deps: &Deps, order: &OrderRow, run: &mut ReconcileRun, why: &str) -> Plan {
     let (Some(token), Ok(shop)) = (
         order
             .pay_token
@@ -261,7 +256,7 @@ async fn fallback(
             .and_then(|t| PayToken::new(t).ok()),
         ShopNo::new(order.shop_no.as_str()),
     ) else {
-        return Ok(Verdict::Failed(why.to_owned()));
+        return Plan::Failed(why.to_owned());
     };
     run.pay_query_calls += 1;
     let reply = match timed(
@@ -272,51 +267,32 @@ async fn fallback(
     .await
     {
         Ok(r) => r,
-        Err(e) => {
-            return Ok(Verdict::Failed(format!(
-                "{why}; OrderPayQuery: {}",
-                e.label()
-            )));
-        }
+        Err(e) => return Plan::Failed(format!("{why}; OrderPayQuery: {}", e.label())),
     };
     let Some(ts) = reply
         .ts_result_content
         .filter(|_| reply.status == Status::Success)
     else {
-        return Ok(Verdict::Failed(format!("{why}; OrderPayQuery refused")));
+        return Plan::Failed(format!("{why}; OrderPayQuery refused"));
     };
     if ts.order_no.as_ref().map(|o| o.as_str()) != Some(order.order_no.as_str())
         || ts.amount != Some(order.amount_value())
         || ts.shop_no.as_ref().is_some_and(|s| s != &shop)
     {
-        return Ok(Verdict::Failed(format!("{why}; OrderPayQuery mismatch")));
+        return Plan::Failed(format!("{why}; OrderPayQuery mismatch"));
     }
-    let success = ts.status == Some(Status::Success);
-    let meta = ObservationMeta {
-        detail: Some("reconciler: OrderPayQuery".into()),
-        paid_at: ts.pay_date.map(|t| t.unix_minutes() * 60_000),
-        notify: deps.notify,
-        ..ObservationMeta::default()
-    };
-    let applied = deps
-        .store
-        .apply(
-            &order.shop_no,
-            &order.order_no,
-            &Observation::PayResult { success },
-            "reconcile",
-            &meta,
-            now,
-        )
-        .await?;
-    let Some(applied) = applied else {
-        return Ok(Verdict::Failed("order vanished".into()));
-    };
-    let pending = applied.order.state().map(OrderState::is_pending)?;
-    Ok(Verdict::Observed {
-        changed: applied.event_id.is_some(),
-        pending,
-    })
+    Plan::Observe {
+        obs: Observation::PayResult {
+            success: ts.status == Some(Status::Success),
+        },
+        meta: ObservationMeta {
+            detail: Some("reconciler: OrderPayQuery".into()),
+            paid_at: ts.pay_date.map(|t| t.unix_minutes() * 60_000),
+            notify: deps.notify,
+            ..ObservationMeta::default()
+        },
+        unknown_code: None,
+    }
 }
 
 /// One difference between our records and the bank's.

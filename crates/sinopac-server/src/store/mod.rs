@@ -193,6 +193,19 @@ pub struct ObservationMeta {
     pub notify: bool,
 }
 
+/// One observation for [`Store::apply_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyItem {
+    /// ShopNo.
+    pub shop_no: String,
+    /// OrderNo.
+    pub order_no: String,
+    /// What the bank said.
+    pub obs: Observation,
+    /// Extra facts.
+    pub meta: ObservationMeta,
+}
+
 impl Store {
     /// Opens (creating if needed) an SQLite file in WAL mode.
     ///
@@ -600,111 +613,141 @@ impl Store {
         meta: &ObservationMeta,
         now: i64,
     ) -> Result<Option<Applied>, StoreError> {
+        let item = ApplyItem {
+            shop_no: shop_no.to_owned(),
+            order_no: order_no.to_owned(),
+            obs: obs.clone(),
+            meta: meta.clone(),
+        };
+        let mut out = self
+            .apply_batch(std::slice::from_ref(&item), source, now)
+            .await?;
+        Ok(out.pop().flatten())
+    }
+
+    /// Applies many observations in ONE transaction (the reconciler uses this so that a
+    /// cycle over thousands of orders costs a few commits, not thousands).
+    ///
+    /// # Errors
+    /// [`StoreError`]; nothing is applied then.
+    pub async fn apply_batch(
+        &self,
+        items: &[ApplyItem],
+        source: &str,
+        now: i64,
+    ) -> Result<Vec<Option<Applied>>, StoreError> {
         let out = with_tx!(self, tx, lock => {
-            let sel = format!(
-                "SELECT {ORDER_COLS} FROM orders WHERE shop_no = $1 AND order_no = $2{lock}"
-            );
-            let row = sqlx::query(&sel)
-                .bind(shop_no)
-                .bind(order_no)
-                .fetch_optional(&mut *tx)
-                .await?;
-            match row {
-                None => None,
-                Some(r) => {
-                    let order: OrderRow = rows::order_from_row!(r);
-                    let from = order.state()?;
-                    let pay_type = PayType::parse(&order.pay_type);
-                    let amount = order.amount_value();
-                    let refunded = order.refunded_value();
-                    let step = state::apply(&pay_type, amount, from, refunded, obs);
-                    let to = step.state;
-                    let refunded_i = i64::try_from(step.refunded.minor()).unwrap_or(i64::MAX);
-                    let paid_at = if step.changed && to.is_paid() && order.paid_at.is_none() {
-                        Some(meta.paid_at.unwrap_or(now))
-                    } else {
-                        None
-                    };
-                    let upd = "UPDATE orders SET state = $1, refunded_amount = $2, \
-                        bank_pay_status = COALESCE($3, bank_pay_status), \
-                        pay_token = COALESCE($4, pay_token), paid_at = COALESCE(paid_at, $5), \
-                        updated_at = $6, version = version + $7, \
-                        needs_review = CASE WHEN $7 = 1 THEN 0 ELSE needs_review END \
-                        WHERE id = $8";
-                    sqlx::query(upd)
-                        .bind(to.as_str())
-                        .bind(refunded_i)
-                        .bind(meta.bank_pay_status.as_deref())
-                        .bind(meta.pay_token.as_deref())
-                        .bind(paid_at)
-                        .bind(now)
-                        .bind(i64::from(step.changed))
-                        .bind(order.id)
-                        .execute(&mut *tx)
+            let mut results = Vec::with_capacity(items.len());
+            for ApplyItem { shop_no, order_no, obs, meta } in items {
+                let one: Option<Applied> = {
+                    let sel = format!(
+                        "SELECT {ORDER_COLS} FROM orders WHERE shop_no = $1 AND order_no = $2{lock}"
+                    );
+                    let row = sqlx::query(&sel)
+                        .bind(shop_no)
+                        .bind(order_no)
+                        .fetch_optional(&mut *tx)
                         .await?;
-                    let mut event_id = None;
-                    if step.changed {
-                        let ev = "INSERT INTO order_events (order_id, from_state, to_state, source, \
-                            bank_pay_status, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                            RETURNING id";
-                        let id: i64 = sqlx::query(ev)
-                            .bind(order.id)
-                            .bind(from.as_str())
-                            .bind(to.as_str())
-                            .bind(source)
-                            .bind(meta.bank_pay_status.as_deref())
-                            .bind(meta.detail.as_deref())
-                            .bind(now)
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .try_get(0)?;
-                        event_id = Some(id);
-                        if meta.notify {
-                            let payload = serde_json::json!({
-                                "event_id": id,
-                                "shop_no": order.shop_no,
-                                "order_no": order.order_no,
-                                "pay_type": order.pay_type,
-                                "amount": order.amount,
-                                "from": from.as_str(),
-                                "to": to.as_str(),
-                                "refunded_amount": refunded_i,
-                                "bank_pay_status": meta.bank_pay_status.as_deref().or(order.bank_pay_status.as_deref()),
-                                "source": source,
-                                "at": now,
-                            })
-                            .to_string();
-                            let ob = "INSERT INTO outbox (order_id, event_id, payload, next_attempt_at, created_at) \
-                                VALUES ($1, $2, $3, $4, $4)";
-                            sqlx::query(ob)
-                                .bind(order.id)
-                                .bind(id)
-                                .bind(payload)
+                    match row {
+                        None => None,
+                        Some(r) => {
+                            let order: OrderRow = rows::order_from_row!(r);
+                            let from = order.state()?;
+                            let pay_type = PayType::parse(&order.pay_type);
+                            let amount = order.amount_value();
+                            let refunded = order.refunded_value();
+                            let step = state::apply(&pay_type, amount, from, refunded, obs);
+                            let to = step.state;
+                            let refunded_i = i64::try_from(step.refunded.minor()).unwrap_or(i64::MAX);
+                            let paid_at = if step.changed && to.is_paid() && order.paid_at.is_none() {
+                                Some(meta.paid_at.unwrap_or(now))
+                            } else {
+                                None
+                            };
+                            let upd = "UPDATE orders SET state = $1, refunded_amount = $2, \
+                                bank_pay_status = COALESCE($3, bank_pay_status), \
+                                pay_token = COALESCE($4, pay_token), paid_at = COALESCE(paid_at, $5), \
+                                updated_at = $6, version = version + $7, \
+                                needs_review = CASE WHEN $7 = 1 THEN 0 ELSE needs_review END \
+                                WHERE id = $8";
+                            sqlx::query(upd)
+                                .bind(to.as_str())
+                                .bind(refunded_i)
+                                .bind(meta.bank_pay_status.as_deref())
+                                .bind(meta.pay_token.as_deref())
+                                .bind(paid_at)
                                 .bind(now)
+                                .bind(i64::from(step.changed))
+                                .bind(order.id)
                                 .execute(&mut *tx)
                                 .await?;
+                            let mut event_id = None;
+                            if step.changed {
+                                let ev = "INSERT INTO order_events (order_id, from_state, to_state, source, \
+                                    bank_pay_status, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                                    RETURNING id";
+                                let id: i64 = sqlx::query(ev)
+                                    .bind(order.id)
+                                    .bind(from.as_str())
+                                    .bind(to.as_str())
+                                    .bind(source)
+                                    .bind(meta.bank_pay_status.as_deref())
+                                    .bind(meta.detail.as_deref())
+                                    .bind(now)
+                                    .fetch_one(&mut *tx)
+                                    .await?
+                                    .try_get(0)?;
+                                event_id = Some(id);
+                                if meta.notify {
+                                    let payload = serde_json::json!({
+                                        "event_id": id,
+                                        "shop_no": order.shop_no,
+                                        "order_no": order.order_no,
+                                        "pay_type": order.pay_type,
+                                        "amount": order.amount,
+                                        "from": from.as_str(),
+                                        "to": to.as_str(),
+                                        "refunded_amount": refunded_i,
+                                        "bank_pay_status": meta.bank_pay_status.as_deref().or(order.bank_pay_status.as_deref()),
+                                        "source": source,
+                                        "at": now,
+                                    })
+                                    .to_string();
+                                    let ob = "INSERT INTO outbox (order_id, event_id, payload, next_attempt_at, created_at) \
+                                        VALUES ($1, $2, $3, $4, $4)";
+                                    sqlx::query(ob)
+                                        .bind(order.id)
+                                        .bind(id)
+                                        .bind(payload)
+                                        .bind(now)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                }
+                            }
+                            let mut after = order.clone();
+                            after.state = to.as_str().to_owned();
+                            after.refunded_amount = refunded_i;
+                            if let Some(s) = &meta.bank_pay_status {
+                                after.bank_pay_status = Some(s.clone());
+                            }
+                            if let Some(t) = &meta.pay_token {
+                                after.pay_token = Some(t.clone());
+                            }
+                            if after.paid_at.is_none() {
+                                after.paid_at = paid_at;
+                            }
+                            after.updated_at = now;
+                            after.version += i64::from(step.changed);
+                            if step.changed {
+                                after.needs_review = 0;
+                            }
+                            Some(Applied { order: after, from, event_id })
                         }
                     }
-                    let mut after = order.clone();
-                    after.state = to.as_str().to_owned();
-                    after.refunded_amount = refunded_i;
-                    if let Some(s) = &meta.bank_pay_status {
-                        after.bank_pay_status = Some(s.clone());
-                    }
-                    if let Some(t) = &meta.pay_token {
-                        after.pay_token = Some(t.clone());
-                    }
-                    if after.paid_at.is_none() {
-                        after.paid_at = paid_at;
-                    }
-                    after.updated_at = now;
-                    after.version += i64::from(step.changed);
-                    if step.changed {
-                        after.needs_review = 0;
-                    }
-                    Some(Applied { order: after, from, event_id })
-                }
+                };
+                results.push(one);
             }
+            results
         });
         Ok(out)
     }
@@ -1003,6 +1046,33 @@ impl Store {
             .bind(id)
             .execute(pool)
             .await?; });
+        Ok(())
+    }
+
+    /// [`Store::reconcile_release`] for many orders in one transaction:
+    /// `(id, attempts, next_at, error, needs_review)`.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn reconcile_release_batch(
+        &self,
+        items: &[(i64, i64, i64, Option<String>, bool)],
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE orders SET reconcile_attempts = $1, next_reconcile_at = $2, \
+            last_error = $3, needs_review = CASE WHEN $4 = 1 THEN 1 ELSE needs_review END, \
+            reconcile_lease_until = NULL WHERE id = $5";
+        with_tx!(self, tx, _lock => {
+            for (id, attempts, next_at, error, review) in items {
+                sqlx::query(SQL)
+                    .bind(*attempts)
+                    .bind(*next_at)
+                    .bind(error.as_deref())
+                    .bind(i64::from(*review))
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
         Ok(())
     }
 
