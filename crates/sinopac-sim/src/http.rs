@@ -100,6 +100,8 @@ impl Sim {
             .route("/pay/card", get(card_page).post(card_submit))
             .route("/pay/webatm", get(webatm_page).post(webatm_submit))
             .route("/pay/otp", get(webatm_page).post(webatm_submit))
+            .route("/_sim", get(control_index))
+            .route("/_sim/", get(control_index))
             .route("/_sim/pay", post(control_pay))
             .route("/_sim/advance", post(control_advance))
             .route("/_sim/run_due", post(control_run_due))
@@ -648,8 +650,8 @@ fn bad_request(text: &str) -> Response {
 
 #[derive(Deserialize)]
 struct PayBody {
-    #[serde(rename = "ShopNo")]
-    shop_no: ShopNo,
+    #[serde(rename = "ShopNo", default)]
+    shop_no: Option<ShopNo>,
     #[serde(rename = "OrderNo")]
     order_no: OrderNo,
     #[serde(rename = "Approve", default)]
@@ -661,18 +663,41 @@ async fn control_pay(State(sim): State<Sim>, body: Bytes) -> Response {
         Ok(b) => b,
         Err(e) => return bad_request(&e.to_string()),
     };
+    let shop_no = match body.shop_no {
+        Some(s) => s,
+        None => {
+            let shops = sim
+                .inner
+                .ledger
+                .lock()
+                .shops_with_order(body.order_no.as_str());
+            match shops.as_slice() {
+                [one] => match ShopNo::new(one.clone()) {
+                    Ok(s) => s,
+                    Err(e) => return bad_request(&e.to_string()),
+                },
+                [] => {
+                    return control_error(&SimError::UnknownOrder {
+                        shop_no: "(any)".to_owned(),
+                        order_no: body.order_no.into_string(),
+                    });
+                }
+                _ => return bad_request("several shops have this OrderNo; give ShopNo"),
+            }
+        }
+    };
     match sim
-        .pay(&body.shop_no, &body.order_no, body.approve.unwrap_or(true))
+        .pay(&shop_no, &body.order_no, body.approve.unwrap_or(true))
         .await
     {
         Ok(token) => {
             let status = sim
-                .order(&body.shop_no, &body.order_no)
+                .order(&shop_no, &body.order_no)
                 .map(|o| o.pay_status.as_str().to_owned());
             json_of(
                 StatusCode::OK,
                 &serde_json::json!({
-                    "ShopNo": body.shop_no,
+                    "ShopNo": shop_no,
                     "OrderNo": body.order_no,
                     "PayToken": token,
                     "PayStatus": status,
@@ -681,6 +706,27 @@ async fn control_pay(State(sim): State<Sim>, body: Bytes) -> Response {
         }
         Err(e) => control_error(&e),
     }
+}
+
+async fn control_index() -> Response {
+    json_of(
+        StatusCode::OK,
+        &serde_json::json!({
+            "Service": "sinopac-sim control API",
+            "Endpoints": [
+                "POST /_sim/pay {\"ShopNo\"?,\"OrderNo\",\"Approve\"?}",
+                "POST /_sim/advance {\"Seconds\":N}",
+                "POST /_sim/run_due",
+                "GET /_sim/clock",
+                "GET /_sim/deliveries?ShopNo=&OrderNo=",
+                "GET /_sim/orders?ShopNo=",
+                "GET /_sim/order?ShopNo=&OrderNo=",
+                "GET|PUT /_sim/faults",
+                "GET /_sim/counters",
+                "GET|POST /_sim/shops {\"ShopNo\",\"A1\",\"A2\",\"B1\",\"B2\",\"KeyID\"}",
+            ],
+        }),
+    )
 }
 
 fn clock_json(sim: &Sim) -> Response {

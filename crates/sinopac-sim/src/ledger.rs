@@ -1166,6 +1166,18 @@ impl Ledger {
         })
     }
 
+    /// The shops that have an order with this number.
+    pub(crate) fn shops_with_order(&self, order_no: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .shops
+            .iter()
+            .filter(|(_, s)| s.find(order_no).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Queues a BackendURL notification for the order's PayToken (if it has a BackendURL).
     fn notify(&mut self, ctx: &Ctx<'_>, shop: &str, idx: usize) {
         let Some(o) = self.shops.get(shop).and_then(|s| s.get(idx)) else {

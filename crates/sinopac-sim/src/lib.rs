@@ -182,7 +182,8 @@
 //!
 //! | Method, path | Body / query | Answer |
 //! |---|---|---|
-//! | `POST /_sim/pay` | `{"ShopNo","OrderNo","Approve"?}` (Approve: cards, default true) | `{"ShopNo","OrderNo","PayToken","PayStatus"}`; 404 unknown order, 409 wrong state; waits for the +0 callback attempt |
+//! | `GET /_sim` | — | the list of endpoints |
+//! | `POST /_sim/pay` | `{"ShopNo"?,"OrderNo","Approve"?}` (ShopNo may be omitted when only one shop has the OrderNo; Approve: cards, default true) | `{"ShopNo","OrderNo","PayToken","PayStatus"}`; 404 unknown order, 409 wrong state; waits for the +0 callback attempt |
 //! | `POST /_sim/advance` | `{"Seconds":N}` | clock (below), after running everything due |
 //! | `POST /_sim/run_due` | — | clock |
 //! | `GET /_sim/clock` | — | `{"Now":unix,"NowMs":…,"BankTime":"yyyyMMddHHmm","PendingEvents":n}` |

@@ -205,6 +205,19 @@ async fn control_api_pay_advance_clock_orders_deliveries_shops() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // ShopNo may be left out when the OrderNo is unique.
+    h.create_atm("CA3", 100).await;
+    let (s, _, body) = h
+        .raw("POST", "/_sim/pay", &json, r#"{"OrderNo":"CA3"}"#)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (s, _, _) = h
+        .raw("POST", "/_sim/pay", &json, r#"{"OrderNo":"NOPE"}"#)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, body) = h.raw("GET", "/_sim", &[], "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains("/_sim/advance"));
 
     let before = h.sim.now_unix();
     let (s, _, body) = h
@@ -216,8 +229,8 @@ async fn control_api_pay_advance_clock_orders_deliveries_shops() {
     assert_eq!(v["BankTime"].as_str().unwrap().len(), 12);
     assert_eq!(
         log.lock().len(),
-        3,
-        "retries at +10 and +20 ran during the advance"
+        6,
+        "CA1 and CA3: retries at +10 and +20 ran during the advance"
     );
 
     let (_, _, body) = h.raw("GET", "/_sim/clock", &[], "").await;
@@ -234,7 +247,13 @@ async fn control_api_pay_advance_clock_orders_deliveries_shops() {
         .await;
     let d: Vec<sinopac_sim::DeliveryAttempt> = serde_json::from_slice(&body).unwrap();
     assert_eq!(d.len(), 3);
-    assert_eq!(d, h.sim.deliveries());
+    let ca1: Vec<_> = h
+        .sim
+        .deliveries()
+        .into_iter()
+        .filter(|a| a.order_no.as_str() == "CA1")
+        .collect();
+    assert_eq!(d, ca1);
 
     let (_, _, body) = h
         .raw("GET", &format!("/_sim/orders?ShopNo={SHOP}"), &[], "")
@@ -255,8 +274,8 @@ async fn control_api_pay_advance_clock_orders_deliveries_shops() {
 
     let (_, _, body) = h.raw("GET", "/_sim/counters", &[], "").await;
     let c: sinopac_sim::SimCounters = serde_json::from_slice(&body).unwrap();
-    assert_eq!(c.orders_created, 2);
-    assert_eq!(c.callback_attempts, 3);
+    assert_eq!(c.orders_created, 3);
+    assert_eq!(c.callback_attempts, 6);
 
     let shop_body = r#"{"ShopNo":"BA0026_001","A1":"4D9709D699CA40EE","A2":"5A4FEF83140C4E9E","B1":"BC74301945134CB4","B2":"961F67F8FCA44AB9","KeyID":"k2"}"#;
     let (s, _, _) = h.raw("POST", "/_sim/shops", &json, shop_body).await;
