@@ -205,6 +205,27 @@ fn collect(s: &Settings, offline: bool) -> Vec<Check> {
         ),
     });
     checks.push(match (s.shop_no(), &s.shop_no) {
+        (Ok(shop), Some(_))
+            if env == EnvName::Production && shop.as_str() == PUBLIC_SANDBOX_SHOP =>
+        {
+            Check::fail(
+                "shop number",
+                format!(
+                    "{shop} is the public, shared sandbox shop, but the environment is production"
+                ),
+                "use your own shop number from the bank's contract",
+            )
+        }
+        (Ok(shop), Some(src)) if env != EnvName::Sim && !looks_like_shop_no(shop.as_str()) => {
+            Check::warn(
+                "shop number",
+                format!(
+                    "{shop} (from {}) does not look like the bank's shop numbers",
+                    src.source
+                ),
+                "shop numbers look like NA0249_001 (two letters, four digits, _, three digits)",
+            )
+        }
         (Ok(shop), Some(src)) => Check::ok("shop number", format!("{shop} (from {})", src.source)),
         (Err(e), _) => Check::fail(
             "shop number",
@@ -216,6 +237,17 @@ fn collect(s: &Settings, offline: bool) -> Vec<Check> {
     checks.push(check_keys(s));
     checks.push(check_key_id(s, env));
     checks.push(check_base_url(s, env));
+    if let (Some(Source::Env(_)), Some(Source::Env(_))) = (
+        s.env.as_ref().map(|e| &e.source),
+        s.base_url.as_ref().map(|b| &b.source),
+    ) {
+        checks.push(Check::warn(
+            "SINOPAC_ENV + SINOPAC_BASE_URL",
+            "both are set in the environment",
+            "set only one: sinopac-http's ClientBuilder::from_env (used by your server) refuses \
+             the combination",
+        ));
+    }
     checks.push(check_time_zone());
     for (name, value, is_backend) in [
         ("ReturnURL", &s.return_url, false),
@@ -322,6 +354,20 @@ fn check_keys(s: &Settings) -> Check {
             }
         }
     }
+}
+
+/// The shared sandbox shop published in tutorials (PROTOCOL.md §11.11).
+const PUBLIC_SANDBOX_SHOP: &str = "NA0249_001";
+
+/// `NA0249_001`: two letters, four digits, `_`, three digits.
+fn looks_like_shop_no(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            0 | 1 => c.is_ascii_uppercase(),
+            6 => *c == b'_',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 fn looks_like_guid(s: &str) -> bool {
@@ -775,6 +821,14 @@ mod tests {
             Some(1_795_652_630)
         );
         assert_eq!(parse_http_date("garbage"), None);
+    }
+
+    #[test]
+    fn shop_shape() {
+        assert!(looks_like_shop_no("NA0249_001"));
+        assert!(looks_like_shop_no("BA0026_001"));
+        assert!(!looks_like_shop_no("NA0249-001"));
+        assert!(!looks_like_shop_no("shop1"));
     }
 
     #[test]

@@ -122,6 +122,25 @@ fn broken_configurations_say_what_to_fix() {
         r.stdout
     );
 
+    // The public sandbox shop in production; SINOPAC_ENV and SINOPAC_BASE_URL both set.
+    let doc = run(sinopac_with_keys(bank.dir.path())
+        .env("SINOPAC_ENV", "production")
+        .env(
+            "SINOPAC_BASE_URL",
+            "https://api.sinopac.com/funBIZ/QPay.WebAPI/api/",
+        )
+        .env("SINOPAC_SHOP_NO", "NA0249_001")
+        .env("SINOPAC_KEY_ID", KEY_ID)
+        .args(["doctor", "--offline", "--json"]));
+    assert_eq!(doc.code, 3);
+    let doc: serde_json::Value = serde_json::from_str(&doc.stdout).unwrap();
+    assert_eq!(check(&doc, "shop number")["status"], "fail", "{doc}");
+    assert_eq!(
+        check(&doc, "SINOPAC_ENV + SINOPAC_BASE_URL")["status"],
+        "warn"
+    );
+    assert_eq!(check(&doc, "base URL")["status"], "ok", "{doc}");
+
     // A config file that does not exist.
     let r = run(bank
         .cmd()
