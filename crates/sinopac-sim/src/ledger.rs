@@ -709,7 +709,8 @@ impl Ledger {
     }
 
     /// `OrderQuery`: filters of PROTOCOL.md §8.4; rows ordered by `TSDate` (minute) then
-    /// `OrderNo` ascending; at most `max_rows`.
+    /// `OrderNo` ascending — by `PayDate` (minute) then `OrderNo` when the query has a pay-date
+    /// range and no order-date range; at most `max_rows`.
     pub(crate) fn order_query(&self, ctx: &Ctx<'_>, req: &OrderQueryRequest) -> OrderQueryResponse {
         let mut rows = Vec::new();
         if let Some(shop) = self.shops.get(req.shop_no_str()) {
@@ -761,6 +762,20 @@ impl Ledger {
                         push(idx);
                     }
                 }
+            } else if order_range.is_none() && pay_range.is_some() && ctx.cfg.max_rows > 0 {
+                // A pay-date window without an order-date window: rows in PayDate order.
+                let mut hits: Vec<(i64, &str, &SimOrder)> = shop
+                    .orders
+                    .iter()
+                    .filter(|o| matches(o))
+                    .filter_map(|o| Some((o.paid_at?.div_euclid(60), o.order_no.as_str(), o)))
+                    .collect();
+                hits.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+                rows.extend(
+                    hits.into_iter()
+                        .take(ctx.cfg.max_rows)
+                        .map(|(_, _, o)| Self::list_item(o)),
+                );
             } else if ctx.cfg.max_rows > 0 {
                 let iter: Box<dyn Iterator<Item = &usize>> = match order_range {
                     Some((s, e)) => Box::new(

@@ -123,7 +123,8 @@
 //!   (inclusive minutes on `TSDate`), pay-date range (inclusive minutes on `PayDate`; orders
 //!   without one never match), `PayFlag`: ATM `Y`=1A400, `N`=1A200, `O`=1A600; card
 //!   `Y`=1C400/1C700, `N`=1C200/1C300/1C500/1C900, `O`=1C600. **Order of rows: `TSDate`
-//!   (minute) ascending, then `OrderNo` ascending (byte order)**; at most
+//!   (minute) ascending, then `OrderNo` ascending (byte order); when the query has a pay-date
+//!   range but no order-date range, `PayDate` (minute) ascending, then `OrderNo`**. At most
 //!   [`SimConfig::max_rows`] (300): when more match, the first 300 in that order.
 //!   `ExpireDate` is the ATM due date at `2359`, or the card page's expiry.
 //! * `OrderUnCapturedQuery`: card orders in `1C300`, same order, `ExpireDate` = automatic

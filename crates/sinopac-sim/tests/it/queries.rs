@@ -160,3 +160,36 @@ async fn at_least_one_condition_is_required() {
     assert_eq!(r.status, Status::Failure);
     assert!(r.description.unwrap().starts_with("E0100"));
 }
+
+#[tokio::test]
+async fn pay_date_windows_are_in_pay_date_order_and_capped() {
+    let h = Harness::new();
+    // Created in one order, paid in the reverse order.
+    let n = 400;
+    let orders = (0..n).map(|i| {
+        SeedOrder::new(
+            ono(&format!("P{i:04}")),
+            ntd(1),
+            PayType::Atm,
+            NOV1 + i * 60,
+        )
+        .paid_at(NOV1 + 86_400 + (n - i) * 60)
+    });
+    h.sim.seed_orders(&shop(), orders);
+    let q = OrderQueryRequest::by_pay_date(shop(), t("202611010000"), t("202611302359")).unwrap();
+    let r = h.call(&q).await;
+    assert_eq!(r.order_list.len(), 300);
+    let pays: Vec<BankTime> = r.order_list.iter().map(|o| o.pay_date.unwrap()).collect();
+    assert!(pays.windows(2).all(|w| w[0] <= w[1]), "sorted by PayDate");
+    assert_eq!(
+        r.order_list[0].order_no,
+        ono("P0399"),
+        "earliest payment first"
+    );
+    // With an order-date range too, TSDate order applies.
+    let q = q
+        .with_range(DateField::Order, t("202611010000"), t("202611302359"))
+        .unwrap();
+    let r = h.call(&q).await;
+    assert_eq!(r.order_list[0].order_no, ono("P0000"));
+}
