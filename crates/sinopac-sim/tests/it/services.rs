@@ -539,3 +539,32 @@ async fn shops_are_separate() {
         PayStatus::CardCaptured
     );
 }
+
+#[tokio::test]
+async fn tolerant_json_like_the_bank() {
+    // PHP json_encode style: \u escapes, escaped slashes, Amount as a string, CardParam: [],
+    // pretty-printed — the Sign is over the decoded values.
+    let h = Harness::new();
+    let expire = today(&h.sim).add_days(2).unwrap();
+    let json = format!(
+        "{{\n    \"ShopNo\": \"{SHOP}\",\n    \"OrderNo\": \"PHP1\",\n    \"Amount\": \"50000\",\n    \"CurrencyID\": \"TWD\",\n    \"PayType\": \"A\",\n    \"ATMParam\": {{\"ExpireDate\": \"{expire}\"}},\n    \"CardParam\": [],\n    \"ConvStoreParam\": [],\n    \"PrdtName\": \"\\u865b\\u64ec\\u5e33\\u865f\\u8a02\\u55ae\",\n    \"ReturnURL\": \"http:\\/\\/shop.example\\/return\",\n    \"BackendURL\": \"http:\\/\\/shop.example\\/backend\"\n}}"
+    );
+    let nonce = h.nonce().await;
+    let env = sinopac_proto::seal_json(
+        ApiService::OrderCreate,
+        SHOP,
+        json.as_bytes(),
+        nonce.as_str(),
+        &h.keys,
+    )
+    .unwrap();
+    let (_, r): (_, sinopac_proto::OrderCreateResponse) = h.exchange(&env).await;
+    assert_eq!(r.status, Status::Success, "{:?}", r.description);
+    let o = h.sim.order(&shop(), &ono("PHP1")).unwrap();
+    assert_eq!(o.amount, ntd(500));
+    assert_eq!(o.prdt_name, "虛擬帳號訂單");
+    assert_eq!(
+        o.backend_url.as_deref(),
+        Some("http://shop.example/backend")
+    );
+}
