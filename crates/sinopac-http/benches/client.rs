@@ -183,12 +183,13 @@ fn bench_overhead(rt: &tokio::runtime::Runtime) -> Res<()> {
         sealed.push(serde_json::to_vec(&env)?);
     }
     let replies: Arc<Vec<Vec<u8>>> = Arc::new(sealed);
+    let replies_for_transport = replies.clone();
     let (n_i, r_i) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let transport = transport_fn(move |req: TransportRequest| {
         let body = if req.endpoint() == "Nonce" {
             nonces.get(n_i.fetch_add(1, Ordering::Relaxed) % POOL)
         } else {
-            replies.get(r_i.fetch_add(1, Ordering::Relaxed) % POOL)
+            replies_for_transport.get(r_i.fetch_add(1, Ordering::Relaxed) % POOL)
         }
         .cloned()
         .unwrap_or_default();
@@ -223,10 +224,47 @@ fn bench_overhead(rt: &tokio::runtime::Runtime) -> Res<()> {
             "test client_overhead_in_process ... bench: {:>11.0} ns/iter (+/- {:.0})",
             mean, spread
         );
+        // The protocol work alone (seal the request, JSON both ways, open + verify the reply),
+        // to show what the client adds on top.
+        let request = sinopac_proto::OrderPayQueryRequest {
+            shop_no: shop()?,
+            pay_token: token.clone(),
+        };
+        let proto_keys = self::keys()?;
+        let reply_bytes = replies.first().cloned().unwrap_or_default();
+        let mut proto_ns = Vec::new();
+        for _ in 0..ROUNDS {
+            let start = Instant::now();
+            let mut n = 0u64;
+            while start.elapsed() < round_time() {
+                for _ in 0..100 {
+                    let env = sinopac_proto::seal_payload(
+                        ApiService::OrderPayQuery,
+                        SHOP,
+                        &request,
+                        "REQNONCE0000000000000000000000000000000000000000",
+                        &proto_keys,
+                    )?;
+                    std::hint::black_box(serde_json::to_vec(&env)?);
+                    let reply: sinopac_proto::Envelope = serde_json::from_slice(&reply_bytes)?;
+                    let opened: OrderPayQueryResponse = sinopac_proto::open(&reply, &proto_keys)?;
+                    std::hint::black_box(opened);
+                }
+                n += 100;
+            }
+            proto_ns.push(start.elapsed().as_nanos() as f64 / n as f64);
+        }
+        let (proto_mean, proto_spread) = mean_spread(&proto_ns);
         println!(
-            "client_overhead_in_process: {:.1} µs per OrderPayQuery call ({:.0} calls/s on one task)",
+            "test proto_seal_open_only ... bench: {:>11.0} ns/iter (+/- {:.0})",
+            proto_mean, proto_spread
+        );
+        println!(
+            "client_overhead_in_process: {:.1} µs per OrderPayQuery call ({:.0} calls/s on one task); \
+             of which seal + open + JSON: {:.1} µs",
             mean / 1e3,
-            1e9 / mean
+            1e9 / mean,
+            proto_mean / 1e3
         );
         Ok::<(), Box<dyn std::error::Error>>(())
     })
