@@ -150,6 +150,10 @@
 //! background task runs it; retries go out when the clock passes them ([`Sim::advance`], or
 //! the ticker of a sim with a `time_scale`).
 //!
+//! A [`CallbackTransport`] must not itself call [`Sim::advance`], [`Sim::run_due`] or the
+//! `pay_*` methods (they wait for the delivery in progress): answer the notification, and do
+//! the follow-up work (e.g. `OrderPayQuery` over HTTP) in the merchant's own time.
+//!
 //! ## Clock and randomness
 //!
 //! [`SimClock`] starts at [`SimConfig::start_time_unix`] and only moves when told
