@@ -10,6 +10,7 @@
     clippy::panic
 )]
 
+mod crash;
 mod e2e;
 mod store;
 mod support;
