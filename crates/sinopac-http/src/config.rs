@@ -154,9 +154,6 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// Both a base URL and an environment were given and they disagree.
-    #[error("both SINOPAC_BASE_URL and SINOPAC_ENV are set; set only one")]
-    Conflict,
     /// An unknown environment name.
     #[error("unknown environment {0:?}: expected sim, sandbox or production")]
     UnknownEnvironment(String),
@@ -348,10 +345,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Reads `SINOPAC_SHOP_NO`, `SINOPAC_A1`…`SINOPAC_B2`, `SINOPAC_KEY_ID` and either
-    /// `SINOPAC_BASE_URL` or `SINOPAC_ENV` (`sim` / `sandbox` / `production`) from the
-    /// process environment. Values already set on the builder are overwritten by variables
-    /// that are present; errors (bad keys, unknown environment) surface in
+    /// Reads `SINOPAC_SHOP_NO`, `SINOPAC_A1`…`SINOPAC_B2`, `SINOPAC_KEY_ID`, `SINOPAC_ENV`
+    /// (`sim` / `sandbox` / `production`) and `SINOPAC_BASE_URL` (wins over `SINOPAC_ENV`
+    /// when both are set) from the process environment. Variables that are present overwrite
+    /// values already set on the builder; errors (bad keys, unknown environment) surface in
     /// [`build`](Self::build).
     #[must_use]
     pub fn from_env(self) -> Self {
@@ -410,14 +407,16 @@ impl ClientBuilder {
         if let Some(k) = get(env::KEY_ID) {
             self.key_id = Some(KeyId::new(k));
         }
-        match (get(env::BASE_URL), get(env::ENV)) {
-            (Some(_), Some(_)) => self.defer(ConfigError::Conflict),
-            (Some(url), None) => self.base_url = Some(url.trim().to_owned()),
-            (None, Some(name)) => match name.parse::<Environment>() {
+        // SINOPAC_ENV picks a known base URL; SINOPAC_BASE_URL, if set, wins (e.g. a sim on
+        // another port). An unknown environment name is an error either way.
+        if let Some(name) = get(env::ENV) {
+            match name.parse::<Environment>() {
                 Ok(e) => self.base_url = Some(e.base_url().to_owned()),
                 Err(e) => self.defer(e),
-            },
-            (None, None) => {}
+            }
+        }
+        if let Some(url) = get(env::BASE_URL) {
+            self.base_url = Some(url.trim().to_owned());
         }
         self
     }
@@ -590,8 +589,11 @@ mod tests {
         m = vars(&[(env::ENV, "staging")]);
         assert!(matches!(build(&m), Err(ConfigError::UnknownEnvironment(_))));
 
-        m = vars(&[(env::BASE_URL, "http://localhost:1/")]);
-        assert!(matches!(build(&m), Err(ConfigError::Conflict)));
+        m = vars(&[(env::BASE_URL, "http://localhost:1/api")]);
+        assert_eq!(build(&m).unwrap().base_url(), "http://localhost:1/api/");
+
+        m = vars(&[(env::BASE_URL, "localhost:1")]);
+        assert!(matches!(build(&m), Err(ConfigError::BaseUrl { .. })));
 
         m = vars(&[]);
         m.remove(env::B1);

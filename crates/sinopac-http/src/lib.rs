@@ -25,7 +25,8 @@
 //! Close to the planned API, with these differences:
 //! * [`ClientBuilder::from_env`] returns the builder (errors are deferred to
 //!   [`ClientBuilder::build`]); [`ClientBuilder::from_env_with`] takes a custom lookup. The
-//!   environment name variable is `SINOPAC_ENV` (`sim` / `sandbox` / `production`).
+//!   environment name variable is `SINOPAC_ENV` (`sim` / `sandbox` / `production`);
+//!   `SINOPAC_BASE_URL` wins when both are set.
 //! * [`Client::call`] requires `R: Request + Sync + 'static`; it routes `OrderCreate` and
 //!   `OrderMaintain` through the settling paths.
 //! * [`Client::maintain`] takes any [`OrderMaintainRequest`](sinopac_proto::OrderMaintainRequest);
