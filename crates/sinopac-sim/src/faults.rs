@@ -113,6 +113,12 @@ pub enum Fault {
     /// Do not answer: hold the request for [`FaultPlan::hang_max_ms`] real milliseconds (so
     /// the client's timeout fires first), then answer 504.
     Hang,
+    /// Close the connection without a complete answer (the client sees a broken connection
+    /// or an incomplete message).
+    Reset,
+    /// Answer HTTP 200 with only the first half of the real JSON body (always after
+    /// processing).
+    Truncate,
     /// `/Order` only: flip one character of the reply's `Sign`.
     TamperSign,
     /// `/Order` only: seal the reply with the request's (already used) nonce instead of a
@@ -137,9 +143,12 @@ pub enum Fault {
 impl Fault {
     fn applies_to(&self, hit: &Hit<'_>) -> bool {
         match self {
-            Self::Latency { .. } | Self::HttpStatus { .. } | Self::WafHtml | Self::Hang => {
-                !matches!(hit, Hit::Callback)
-            }
+            Self::Latency { .. }
+            | Self::HttpStatus { .. }
+            | Self::WafHtml
+            | Self::Hang
+            | Self::Reset
+            | Self::Truncate => !matches!(hit, Hit::Callback),
             Self::TamperSign | Self::StaleNonce => matches!(hit, Hit::Order(_)),
             Self::Drop | Self::Duplicate | Self::Reorder | Self::Late { .. } => {
                 matches!(hit, Hit::Callback)
@@ -193,7 +202,7 @@ pub struct FaultRule {
     /// Let this many matching requests through first.
     #[serde(rename = "Skip", default, skip_serializing_if = "is_zero")]
     pub skip: u32,
-    /// For `HttpStatus`, `WafHtml` and `Hang`: handle the request first (the order is created,
+    /// For `HttpStatus`, `WafHtml`, `Hang` and `Reset`: handle the request first (the order is created,
     /// the nonce used…), then lose the reply. Default `false`: the request never reaches the
     /// bank's logic.
     #[serde(
@@ -357,7 +366,10 @@ impl Drawn {
     /// The first reply-replacing fault for the given phase.
     pub(crate) fn replace(&self, after: bool) -> Option<&Fault> {
         self.fired.iter().find_map(|(f, a)| {
-            (matches!(f, Fault::HttpStatus { .. } | Fault::WafHtml | Fault::Hang) && *a == after)
+            (matches!(
+                f,
+                Fault::HttpStatus { .. } | Fault::WafHtml | Fault::Hang | Fault::Reset
+            ) && *a == after)
                 .then_some(f)
         })
     }

@@ -140,8 +140,12 @@ impl Sim {
     }
 
     async fn post_faults(&self, drawn: &Drawn, response: Response) -> Response {
+        if drawn.is_empty() {
+            return response;
+        }
         match drawn.replace(true) {
             Some(f) => self.fault_response(f, drawn.hang_max_ms).await,
+            None if drawn.has(&Fault::Truncate) => truncate(response).await,
             None => response,
         }
     }
@@ -153,6 +157,7 @@ impl Sim {
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 html(status, pages::error(status.as_u16(), reason(status)))
             }
+            Fault::Reset => reset(),
             Fault::Hang => {
                 tokio::time::sleep(Duration::from_millis(hang_max_ms)).await;
                 html(
@@ -369,6 +374,31 @@ impl Sim {
             _ => Err(Fail::new("E9013", "APIService 不支援")),
         }
     }
+}
+
+/// A response whose body fails at once: hyper closes the connection mid-answer.
+fn reset() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "sinopac-sim: injected connection reset",
+        ))
+    });
+    let mut r = Response::new(axum::body::Body::from_stream(stream));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    r
+}
+
+/// The same response with only the first half of its body.
+async fn truncate(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(cut))
 }
 
 fn parse<R: Request + serde::de::DeserializeOwned>(plain: &[u8], shop_no: &str) -> Result<R, Fail> {

@@ -167,10 +167,11 @@
 //! A [`FaultPlan`] is a list of [`FaultRule`]s: a [`Route`] (`Any`, `Nonce`, `Order`, one
 //! `APIService`, `Callback`), a [`Fault`], a probability (drawn from the seeded RNG), an
 //! optional `Count` ("the next n") and `Skip`. Kinds: `Latency`, `HttpStatus` (HTML error page),
-//! `WafHtml`, `Hang` (holds the request `HangMaxMs`, then 504), `TamperSign`, `StaleNonce`
-//! (reply sealed with the request's used nonce), and for callbacks `Drop`, `Duplicate`,
-//! `Reorder`, `Late`. With `AfterProcessing`, `HttpStatus`/`WafHtml`/`Hang` happen after the
-//! request took effect — "the next OrderCreate reply is lost after the order is created":
+//! `WafHtml`, `Hang` (holds the request `HangMaxMs`, then 504), `Reset` (connection closed
+//! mid-answer), `Truncate` (half of the JSON body), `TamperSign`, `StaleNonce` (reply sealed
+//! with the request's used nonce), and for callbacks `Drop`, `Duplicate`, `Reorder`, `Late`.
+//! With `AfterProcessing`, `HttpStatus`/`WafHtml`/`Hang`/`Reset` happen after the request took
+//! effect — "the next OrderCreate reply is lost after the order is created":
 //!
 //! ```
 //! use sinopac_proto::ApiService;

@@ -265,3 +265,37 @@ fn sim_is_send_sync_clone() {
     assert_eq!(example.shop_no.as_str(), SHOP);
     assert!(!format!("{example:?}").contains(KEY_ID), "key id redacted");
 }
+
+#[tokio::test]
+async fn reset_and_truncate() {
+    let h = Harness::new();
+    h.sim.add_fault(
+        FaultRule::new(Route::Service(ApiService::OrderCreate), Fault::Reset)
+            .after_processing()
+            .count(1),
+    );
+    let req = atm_request("RS1", 100, &h.sim);
+    let env = h.seal(&req, &h.nonce().await);
+    let http_req = http::Request::post("/Order")
+        .header("content-type", "application/json")
+        .header("X-KeyID", KEY_ID)
+        .body(axum::body::Body::from(serde_json::to_string(&env).unwrap()))
+        .unwrap();
+    use tower::ServiceExt as _;
+    let resp = h.sim.router().oneshot(http_req).await.unwrap();
+    assert!(
+        axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .is_err(),
+        "the body breaks off"
+    );
+    assert_eq!(h.sim.order_count(&shop()), 1, "processed before the reset");
+
+    h.sim
+        .add_fault(FaultRule::new(Route::Order, Fault::Truncate).count(1));
+    let env = h.seal(&query(), &h.nonce().await);
+    let (s, body) = h.post_envelope(&env).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(serde_json::from_slice::<sinopac_proto::Envelope>(&body).is_err());
+    assert!(body.starts_with(b"{\"Version\":\"1.0.0\""));
+}

@@ -153,3 +153,30 @@ async fn serve_with_shutdown_and_time_scale() {
     tx.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn reset_over_loopback_breaks_the_connection() {
+    let sim = Sim::new(quiet_config());
+    sim.add_shop(ShopConfig::new(shop(), keys(), KEY_ID));
+    sim.add_fault(
+        sinopac_sim::FaultRule::new(sinopac_sim::Route::Nonce, sinopac_sim::Fault::Reset).count(1),
+    );
+    let server = sim.spawn_loopback().await.unwrap();
+    let client = reqwest::Client::new();
+    let send = || {
+        client
+            .post(format!("{}Nonce", server.base_url()))
+            .header("content-type", "application/json")
+            .header("X-KeyID", KEY_ID)
+            .body(format!(r#"{{"ShopNo":"{SHOP}"}}"#))
+            .send()
+    };
+    let broken = match send().await {
+        Err(_) => true,
+        Ok(r) => r.bytes().await.is_err(),
+    };
+    assert!(broken, "the client must see a broken answer");
+    let ok = send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    server.shutdown().await;
+}
