@@ -22,9 +22,16 @@
 //! answered with a "not found" code ([`NOT_FOUND_CODES`]) counts as
 //! zero rows.
 //!
-//! Assumptions, stated: splitting by `PayType` covers `A` and `C` only (the only types
-//! `OrderCreate` accepts), and every order has exactly one of `PayFlag` `Y`/`N`/`O`. A query
-//! without any date range can only be paged (step 2), not halved.
+//! Measured against `sinopac-sim` (tests in `tests/it/query_all.rs`): 3,000 orders over a
+//! month (even or random spread) take 11 `OrderQuery` calls (budget 2.5 × 10 = 25); 10,000
+//! take 34 (budget 85); 1,700 orders in one minute plus 1,500 others take 15 and come back
+//! exactly.
+//!
+//! Assumptions, stated: the configured row cap
+//! ([`ClientBuilder::query_row_cap`](crate::ClientBuilder::query_row_cap), 300) is the bank's
+//! real cap (a lower real cap would go unnoticed); splitting by `PayType` covers `A` and `C`
+//! only (the only types `OrderCreate` accepts); every order has exactly one of `PayFlag`
+//! `Y`/`N`/`O`. A query without any date range can only be paged (step 2), not halved.
 
 use std::collections::{HashSet, VecDeque};
 
