@@ -136,3 +136,18 @@ fn futures_and_streams_are_send() {
     error_bounds::<sinopac_http::ConfigError>();
     error_bounds::<sinopac_http::TransportError>();
 }
+
+#[test]
+fn a_bad_extra_root_certificate_is_a_config_error() {
+    let e = Client::builder()
+        .shop_no(shop_no())
+        .keys(keys())
+        .key_id(KEY_ID)
+        .environment(Environment::Sandbox)
+        .add_root_certificate_pem(
+            b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec(),
+        )
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::Transport(_)), "{e:?}");
+}

@@ -95,3 +95,16 @@ async fn connection_refused_is_not_sent() {
     assert!(matches!(e, Error::NotSent { .. }), "{e:?}");
     assert!(!e.may_have_been_sent());
 }
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_not_sent() {
+    // https:// to the sim's plain-HTTP port: the handshake fails before anything is sent.
+    let sim = sim();
+    let server = sim.spawn_loopback().await.unwrap();
+    let base = server.base_url().replace("http://", "https://");
+    let c = loopback_client(&base, Duration::from_secs(2));
+    let e = c.find_order(&order_no("TLS1")).await.unwrap_err();
+    assert!(matches!(e, Error::NotSent { .. }), "{e:?}");
+    assert_eq!(sim.counters().order_requests, 0);
+    server.shutdown().await;
+}
