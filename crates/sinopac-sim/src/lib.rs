@@ -33,6 +33,43 @@
 //! # Ok(()) }
 //! ```
 //!
+//! In-process, a whole exchange looks like this (the `sinopac-http` client does the same over
+//! any transport):
+//!
+//! ```
+//! use sinopac_proto::{open, seal, Envelope, Keys, Nonce, OrderNo, OrderQueryRequest, OrderQueryResponse, ShopNo, Status};
+//! use sinopac_sim::{ShopConfig, Sim, SimConfig};
+//! use tower::ServiceExt as _;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = Sim::new(SimConfig::default());
+//! let shop = ShopConfig::sandbox_example().ok_or("example shop")?;
+//! let (shop_no, keys, key_id) = (shop.shop_no.clone(), shop.keys.clone(), shop.key_id.clone());
+//! sim.add_shop(shop);
+//! let app = sim.router();
+//!
+//! let post = |path: &str, body: String| {
+//!     http::Request::post(path)
+//!         .header("content-type", "application/json")
+//!         .header("X-KeyID", key_id.as_str())
+//!         .body(axum::body::Body::from(body))
+//! };
+//! // 1. A nonce.
+//! let reply = app.clone().oneshot(post("/Nonce", format!(r#"{{"ShopNo":"{shop_no}"}}"#))?).await?;
+//! let body = axum::body::to_bytes(reply.into_body(), 1 << 20).await?;
+//! let nonce = Nonce::new(serde_json::from_slice::<serde_json::Value>(&body)?["Nonce"].as_str().unwrap_or_default())?;
+//! // 2. A sealed request; 3. the sealed reply, opened with its own fresh nonce.
+//! let request = OrderQueryRequest::by_order_no(shop_no.clone(), OrderNo::new("A0001")?);
+//! let envelope = seal(&request, &nonce, &keys)?;
+//! let reply = app.clone().oneshot(post("/Order", serde_json::to_string(&envelope)?)?).await?;
+//! let body = axum::body::to_bytes(reply.into_body(), 1 << 20).await?;
+//! let answer: OrderQueryResponse = open(&serde_json::from_slice::<Envelope>(&body)?, &keys)?;
+//! assert_eq!(answer.status, Status::Success);
+//! assert!(answer.order_list.is_empty());
+//! assert_eq!(sim.counters().order_requests, 1);
+//! # Ok(()) }
+//! ```
+//!
 //! ## What this crate does not do
 //!
 //! It is not the bank: codes and behaviours the bank never published (PROTOCOL.md §14) are a
