@@ -11,7 +11,7 @@ use crate::rng::SplitMix64;
 
 /// Where a [`FaultRule`] applies.
 ///
-/// Serialized as one string: `"Any"`, `"Nonce"`, `"Order"`, `"Callback"`, `"CardPage"` or an
+/// Serialized as one string: `"Any"`, `"Nonce"`, `"Order"`, `"Callback"` or an
 /// `APIService` name such as `"OrderCreate"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

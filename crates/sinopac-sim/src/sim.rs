@@ -695,6 +695,19 @@ impl Sim {
         self.inner.ledger.lock().log.clone()
     }
 
+    /// The BackendURL attempts for one order, in the order they happened.
+    #[must_use]
+    pub fn deliveries_for(&self, shop_no: &ShopNo, order_no: &OrderNo) -> Vec<DeliveryAttempt> {
+        self.inner
+            .ledger
+            .lock()
+            .log
+            .iter()
+            .filter(|a| a.shop_no == *shop_no && a.order_no == *order_no)
+            .cloned()
+            .collect()
+    }
+
     /// Replaces the fault plan.
     pub fn set_faults(&self, faults: FaultPlan) {
         *self.inner.faults.lock() = faults;
