@@ -247,13 +247,7 @@ async fn control_api_pay_advance_clock_orders_deliveries_shops() {
         .await;
     let d: Vec<sinopac_sim::DeliveryAttempt> = serde_json::from_slice(&body).unwrap();
     assert_eq!(d.len(), 3);
-    let ca1: Vec<_> = h
-        .sim
-        .deliveries()
-        .into_iter()
-        .filter(|a| a.order_no.as_str() == "CA1")
-        .collect();
-    assert_eq!(d, ca1);
+    assert_eq!(d, h.sim.deliveries_for(&shop(), &ono("CA1")));
 
     let (_, _, body) = h
         .raw("GET", &format!("/_sim/orders?ShopNo={SHOP}"), &[], "")
