@@ -254,8 +254,16 @@ impl Running {
         }
         let store = self.state.deps().store.clone();
         drop(self.state);
+        // Every handler has finished (graceful shutdown), so every acknowledged callback is
+        // committed; the writer only waits for handles that outside code may still hold.
         if let Some(w) = self.writer.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
+            let abort = w.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(1), w)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
         }
         store.close().await;
     }

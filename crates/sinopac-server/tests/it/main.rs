@@ -10,6 +10,7 @@
     clippy::panic
 )]
 
+mod api;
 mod crash;
 mod e2e;
 mod store;
