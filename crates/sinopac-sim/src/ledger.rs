@@ -1195,6 +1195,9 @@ impl Ledger {
 
     /// Queues a BackendURL notification for the order's PayToken (if it has a BackendURL).
     fn notify(&mut self, ctx: &Ctx<'_>, shop: &str, idx: usize) {
+        if ctx.cfg.callback_max_attempts == 0 {
+            return;
+        }
         let Some(o) = self.shops.get(shop).and_then(|s| s.get(idx)) else {
             return;
         };

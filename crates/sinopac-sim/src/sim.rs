@@ -95,7 +95,7 @@ pub struct SimConfig {
     pub atm_auto_pay_after: Option<Duration>,
     /// Interval between BackendURL attempts (10 min).
     pub callback_retry_interval: Duration,
-    /// Attempts per notification, the first included (5).
+    /// Attempts per notification, the first included (5); 0 disables notifications.
     pub callback_max_attempts: u32,
     /// Timeout of one BackendURL POST (10 s, real time), whatever the transport; a timed-out
     /// attempt is logged as an `Error`.
