@@ -36,6 +36,7 @@ use sinopac_proto::{
     Amount, BACKEND_ACK, BackendNotification, BankTime, CardParam, Command, MAX_CALLBACK_BODY,
     OrderCreateRequest, OrderMaintainRequest, OrderNo, PayType, ReturnNotification, ShopNo, Status,
 };
+use tracing::Instrument as _;
 
 use crate::bank::{BankError, timed};
 use crate::http_bank::HttpBank;
@@ -246,6 +247,8 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
+
 async fn observe(
     State((state, timeout)): State<(AppState, Duration)>,
     req: Request,
@@ -263,7 +266,9 @@ async fn observe(
     };
     let method = req.method().clone();
     let start = std::time::Instant::now();
-    let resp = match tokio::time::timeout(timeout, next.run(req)).await {
+    let request_id = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("request", request_id, %method, path = %path);
+    let resp = match tokio::time::timeout(timeout, next.run(req).instrument(span)).await {
         Ok(r) => r,
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -23,7 +23,7 @@ pub const KEYS: [&str; 4] = [
 ];
 pub const KEY_ID: &str = "b5e6986d-8636-4aa0-8c93-441ad14b2098";
 pub const TOKEN: &str = "test-api-token";
-const MASTER: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+pub const MASTER: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 pub struct Harness {
     pub sim: Sim,
@@ -471,4 +471,83 @@ async fn bank_down_inbox_keeps_work_nothing_lost() {
     }
     assert_eq!(h.deps().store.inbox_depth().await.unwrap(), 5);
     h.shutdown().await;
+}
+
+/// Two server instances on one PostgreSQL database share the inbox safely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_inbox_on_postgres() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipped: DATABASE_URL not set");
+        return;
+    };
+    let schema = format!("t_{}", sinopac_server::secrets::random_hex(8));
+    let setup = sinopac_server::store::Store::connect_postgres(&url, Some(&schema))
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let sim = test_sim();
+    let sim_server = sim.spawn_loopback().await.unwrap();
+    let mut servers = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let [a1, a2, b1, b2] = KEYS;
+        let mut cfg = ServerConfig {
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(db.clone()),
+            bank: BankTarget::Url(sim_server.base_url()),
+            master_key: Some(MASTER.into()),
+            api_token: Some(TOKEN.into()),
+            initial_shop: Some((
+                ShopNo::new(SHOP).unwrap(),
+                ShopCredentials::new(KEY_ID, a1, a2, b1, b2).unwrap(),
+            )),
+            run_workers: false,
+            ..ServerConfig::default()
+        };
+        cfg.settings.inbox_batch = 3;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        servers.push(server::start(cfg, listener).await.unwrap());
+        dirs.push(dir);
+    }
+    let http = reqwest::Client::new();
+    let shop = ShopNo::new(SHOP).unwrap();
+    let n = 40;
+    for i in 0..n {
+        let s = &servers[i % 2];
+        let r = http
+            .post(format!("http://{}/api/v1/orders", s.addr))
+            .bearer_auth(TOKEN)
+            .json(&json!({"order_no": format!("P{i}"), "pay_type": "atm", "amount": 100 + i, "product_name": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        sim.pay_atm(&shop, &OrderNo::new(format!("P{i}")).unwrap())
+            .await
+            .unwrap();
+    }
+    let drain = |d: Deps| async move {
+        let mut applied = 0;
+        loop {
+            let r = inbox::try_once(&d, now_ms()).await.unwrap();
+            if r.claimed == 0 {
+                return applied;
+            }
+            applied += r.applied;
+        }
+    };
+    let (a, b) = tokio::join!(
+        drain(servers[0].state.deps().clone()),
+        drain(servers[1].state.deps().clone())
+    );
+    assert_eq!(a + b, n, "every callback applied once ({a} + {b})");
+    assert_eq!(setup.count_events().await.unwrap(), n as i64);
+    for s in servers {
+        s.shutdown().await;
+    }
+    sim_server.shutdown().await;
+    setup.drop_schema(&schema).await.unwrap();
+    setup.close().await;
 }
