@@ -287,3 +287,37 @@ async fn control_api_pay_advance_clock_orders_deliveries_shops() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn nested_under_a_prefix() {
+    use tower::ServiceExt as _;
+    let h = Harness::new();
+    h.sim.set_public_base_url("http://127.0.0.1:8080/sim/");
+    assert_eq!(h.sim.public_base_url(), "http://127.0.0.1:8080/sim");
+    let app = axum::Router::new().nest("/sim", h.sim.router());
+    let r = h.create_card("N1", 100, CardParam::auto_capture()).await;
+    let url = r.card_param.unwrap().card_pay_url.unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:8080/sim/pay/card?TD="),
+        "{url}"
+    );
+    let resp = app
+        .clone()
+        .oneshot(
+            http::Request::get(path_and_query(&url))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .oneshot(
+            http::Request::get("/sim/_sim/clock")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
