@@ -1217,8 +1217,7 @@ impl Store {
 }
 
 impl OrderRow {
-    /// The parsed state. `create_failed` orders report [`StoreError::Corrupt`] here only if
-    /// the text is unknown; use [`OrderRow::state_text`] for display.
+    /// The parsed state.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] for an unknown state name.
