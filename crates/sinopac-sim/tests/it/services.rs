@@ -568,3 +568,29 @@ async fn tolerant_json_like_the_bank() {
         Some("http://shop.example/backend")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_order_no_make_one_order() {
+    let h = std::sync::Arc::new(Harness::new());
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let h = h.clone();
+            tokio::spawn(async move { h.create_atm("RACE1", 100).await })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut dup = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            Status::Success => ok += 1,
+            _ => {
+                assert_eq!(code(&r), "E0201");
+                dup += 1;
+            }
+        }
+    }
+    assert_eq!((ok, dup), (1, 31));
+    assert_eq!(h.sim.order_count(&shop()), 1);
+    assert_eq!(h.sim.counters().orders_created, 1);
+}
