@@ -110,7 +110,8 @@
 //! | unknown `APIService` | sealed `E9013` |
 //!
 //! HTTP-level failures carry plain JSON `{"Status":"F","Description":"<code> – <text>"}` and no
-//! `Message`. Every `/Order` call that names an issued nonce uses it up, whatever the outcome.
+//! `Message`. Every `/Order` call that gets past the `X-KeyID` check and names an issued nonce
+//! uses it up, whatever the outcome (a fault injected *before* processing does not).
 //! Nonces are Base64 of `"<.NET ms since 0001-01-01, Taiwan time>[.d]:<64 hex>"` (108 chars),
 //! valid once, for `nonce_ttl` (60 s) of sim time, for the ShopNo **and** X-KeyID they were
 //! issued to. Replies are sealed with a fresh nonce (not usable for requests).
