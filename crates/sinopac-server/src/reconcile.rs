@@ -32,7 +32,7 @@ pub struct ReconcileRun {
     pub examined: usize,
     /// Orders whose state changed (callbacks we missed).
     pub corrected: usize,
-    /// Orders the bank still reports as pending.
+    /// Orders the bank still reports as pending (or authorised, not captured).
     pub still_pending: usize,
     /// Orders whose check failed this time (retry later).
     pub failed: usize,
@@ -178,7 +178,10 @@ async fn reconcile_shop(
                     }
                     match unknown_code {
                         Some(code) => Err(format!("unknown PayStatus {code}")),
-                        None => Ok(a.order.state().map(OrderState::is_pending)?),
+                        None => Ok(a
+                            .order
+                            .state()
+                            .map(|st| st.is_pending() || st == OrderState::Authorized)?),
                     }
                 }
             },

@@ -268,8 +268,8 @@ impl Running {
         store.close().await;
     }
 
-    /// Waits until the HTTP server stops (after [`Running::shutdown`] from elsewhere or an
-    /// error).
+    /// A handle that starts the shutdown when `true` is sent (the HTTP server and the workers
+    /// stop; call [`Running::shutdown`] to wait for them).
     pub fn shutdown_sender(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
     }

@@ -983,7 +983,8 @@ impl Store {
 
     // -------------------------------------------------------------- reconciler
 
-    /// Claims up to `limit` pending orders created before `created_before` whose next
+    /// Claims up to `limit` pending orders (awaiting transfer or payment, or authorised but not
+    /// yet captured) created before `created_before` whose next
     /// reconcile time has come and that are not under review, leasing them until
     /// `now + lease_ms`.
     ///
@@ -999,7 +1000,7 @@ impl Store {
         let skip = self.skip_locked();
         let sql = format!(
             "UPDATE orders SET reconcile_lease_until = $1 WHERE id IN \
-             (SELECT id FROM orders WHERE state IN ('awaiting_transfer', 'awaiting_payment') \
+             (SELECT id FROM orders WHERE state IN ('awaiting_transfer', 'awaiting_payment', 'authorized') \
               AND needs_review = 0 AND next_reconcile_at <= $2 AND created_at <= $3 \
               AND (reconcile_lease_until IS NULL OR reconcile_lease_until <= $2) \
               ORDER BY next_reconcile_at, id LIMIT $4{skip}) \

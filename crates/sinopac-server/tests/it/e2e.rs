@@ -551,3 +551,34 @@ async fn two_instances_share_the_inbox_on_postgres() {
     setup.drop_schema(&schema).await.unwrap();
     setup.close().await;
 }
+
+/// With the background workers on, a paid order is applied without anyone stepping them, and
+/// shutdown finishes cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_workers_and_graceful_shutdown() {
+    let h = Harness::with(|c| c.run_workers = true).await;
+    h.create("W1", "atm", 1_000).await;
+    h.sim.pay_atm(&h.shop, &h.no("W1")).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while h.state("W1").await != "paid" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "inbox worker never applied W1"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.transitions("W1").await, 1);
+    let r = h
+        .http
+        .get(format!("{}/readyz", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let base = h.base.clone();
+    h.shutdown().await;
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "still serving after shutdown"
+    );
+}
