@@ -189,7 +189,11 @@ pub fn checkout_page(info: &DemoInfo) -> String {
 #[must_use]
 pub fn order_page(o: &OrderRow, info: &DemoInfo) -> String {
     let outcome = Outcome::from_state(&o.state);
-    let (zh, en, class) = outcome.texts();
+    let (zh, en, class) = if o.pay_type == "A" && outcome == Outcome::Pending {
+        ("等待轉帳", "Waiting for your ATM transfer", "wait")
+    } else {
+        outcome.texts()
+    };
     let how = match (o.pay_type.as_str(), outcome) {
         ("A", Outcome::Pending) => format!(
             "<div class=\"box\"><p>請轉帳至 Transfer to: 銀行代碼 bank <code>807</code> \
