@@ -1,13 +1,16 @@
 //! The simulator's clock: manual by default, optionally running at a multiple of real time.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The simulated clock, in milliseconds since the Unix epoch (UTC).
 ///
 /// Time only moves when the simulator is told to ([`SimClock::advance`], or
 /// [`crate::Sim::advance`], which also runs everything that became due), unless a `time_scale`
-/// is set: then it also moves with real time, `scale` simulated seconds per real second.
+/// is set: then it also moves with real time, `scale` simulated seconds per real second
+/// (measured with `tokio::time::Instant`, so a paused tokio test clock pauses it too).
 /// It never moves backwards.
 #[derive(Debug)]
 pub struct SimClock {

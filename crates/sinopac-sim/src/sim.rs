@@ -464,7 +464,13 @@ impl Sim {
                 timer => {
                     let rnd = self.pay_random();
                     let base = self.public_base_url();
-                    let ctx = self.ctx(&base);
+                    // A timer takes effect at its own time, even when a time-scaled clock
+                    // has already run past it.
+                    let ctx = Ctx {
+                        now_ms: s.due_ms,
+                        cfg: &self.inner.config,
+                        base_url: &base,
+                    };
                     self.inner.ledger.lock().apply_timer(&ctx, &timer, rnd);
                 }
             }

@@ -236,3 +236,35 @@ async fn a_merchant_that_never_answers_times_out() {
         matches!(&d[0].outcome, DeliveryOutcome::Error { message } if message.contains("no answer"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn time_scale_and_ticker_run_everything_without_anyone_advancing() {
+    let cfg = SimConfig {
+        time_scale: Some(60.0), // one (virtual) second = one sim minute
+        atm_auto_pay_after: Some(Duration::from_secs(300)),
+        ..quiet_config()
+    };
+    let h = Harness::with_config(cfg);
+    let log = h.record_callbacks(|_| fail(500));
+    h.create_atm("TS1", 100).await;
+    // A tick period that does not divide the due time: effects still carry their own time.
+    let ticker = h.sim.spawn_ticker(Duration::from_millis(70));
+    // Paused tokio time: these sleeps are virtual and instant.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        h.sim.order(&shop(), &ono("TS1")).unwrap().pay_status,
+        sinopac_proto::PayStatus::AtmPending
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let o = h.sim.order(&shop(), &ono("TS1")).unwrap();
+    assert_eq!(o.pay_status, sinopac_proto::PayStatus::AtmPaid);
+    assert_eq!(
+        o.paid_at,
+        Some(o.created_at + 300),
+        "paid at its due time, not at the tick"
+    );
+    // Retries follow: 4 more at +10…+40 sim minutes = 40 virtual seconds.
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    assert_eq!(log.lock().len(), 5);
+    ticker.abort();
+}
