@@ -347,6 +347,8 @@ async fn duplicated_and_reordered_callbacks_give_one_transition_each() {
     let h = Harness::new().await;
     h.sim
         .add_fault(FaultRule::new(Route::Callback, Fault::Duplicate));
+    h.sim
+        .add_fault(FaultRule::new(Route::Callback, Fault::Reorder).probability(0.5));
     for i in 0..5 {
         h.create(&format!("D{i}"), "atm", 500).await;
     }
@@ -377,6 +379,9 @@ async fn duplicated_and_reordered_callbacks_give_one_transition_each() {
         ))
         .await;
     }
+    h.drain().await;
+    // Release whatever the sim held back to reorder, then process again.
+    h.sim.advance(Duration::from_secs(11 * 60)).await;
     h.drain().await;
     for i in 0..5 {
         assert_eq!(h.state(&format!("D{i}")).await, "paid");

@@ -414,3 +414,73 @@ async fn outbox(s: &Store) {
     );
 }
 on_both!(outbox_attempts_recorded, super::outbox);
+
+async fn batches_and_token_lookup(s: &Store) {
+    use sinopac_server::store::ApplyItem;
+    for i in 0..3 {
+        s.insert_order(&new_order(&format!("B{i}"), "A"), 10)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let paid = Observation::PayResult { success: true };
+    let items: Vec<ApplyItem> = ["B0", "B1", "nope", "B0"]
+        .iter()
+        .map(|no| ApplyItem {
+            shop_no: "NA0249_001".into(),
+            order_no: (*no).into(),
+            obs: paid.clone(),
+            meta: ObservationMeta {
+                pay_token: Some(format!("tok-{no}")),
+                ..meta(true)
+            },
+        })
+        .collect();
+    let out = s.apply_batch(&items, "reconcile", 20).await.unwrap();
+    assert_eq!(out.len(), 4);
+    assert!(out[0].as_ref().unwrap().event_id.is_some());
+    assert!(out[1].as_ref().unwrap().event_id.is_some());
+    assert!(out[2].is_none());
+    assert!(
+        out[3].as_ref().unwrap().event_id.is_none(),
+        "same order twice in a batch: one transition"
+    );
+    assert_eq!(s.count_events().await.unwrap(), 2);
+    let o = s
+        .order_by_pay_token("NA0249_001", "tok-B1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.order_no, "B1");
+    assert!(
+        s.order_by_pay_token("NA0249_001", "tok-B2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let b2 = s.get_order("NA0249_001", "B2").await.unwrap().unwrap();
+    s.reconcile_release_batch(&[(b2.id, 3, 99, Some("x".into()), true)])
+        .await
+        .unwrap();
+    let b2 = s.get_order("NA0249_001", "B2").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            b2.reconcile_attempts,
+            b2.needs_review,
+            b2.last_error.as_deref()
+        ),
+        (3, 1, Some("x"))
+    );
+    let counts = s.count_by_state().await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            ("awaiting_transfer".to_string(), 1),
+            ("paid".to_string(), 2)
+        ]
+    );
+}
+on_both!(
+    batches_and_token_lookup_work,
+    super::batches_and_token_lookup
+);
