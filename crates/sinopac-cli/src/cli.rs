@@ -340,7 +340,7 @@ pub enum CreateCmd {
         /// Last day to pay (yyyyMMdd, Taiwan time).
         #[arg(long, conflicts_with = "expire_days")]
         expire_date: Option<String>,
-        /// Days from today to pay (default 3).
+        /// Days from today (Taiwan time; the sim's today against a sim) to pay (default 3).
         #[arg(long)]
         expire_days: Option<u16>,
     },

@@ -400,9 +400,15 @@ fn create(settings: &Settings, cmd: CreateCmd, format: Format, base: &str) -> Cl
             let expire = match expire_date {
                 Some(d) => parse::date(&d)?,
                 None => {
+                    // Against a sim, "today" is the sim's day (its clock may have been moved).
+                    let today = match crate::sim_cmd::sim_now(settings)
+                        .and_then(BankTime::from_unix_seconds)
+                    {
+                        Some(t) => t.date(),
+                        None => parse::now_taipei()?.date(),
+                    };
                     let days = i64::from(expire_days.unwrap_or(3));
-                    parse::now_taipei()?
-                        .date()
+                    today
                         .add_days(days)
                         .ok_or_else(|| CliError::usage("--expire-days is too large"))?
                 }

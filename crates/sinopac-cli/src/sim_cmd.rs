@@ -394,6 +394,16 @@ struct Clock {
     pending_events: Option<u64>,
 }
 
+/// The clock of the sim at the configured base URL (Unix seconds), if it is a sim that answers.
+pub fn sim_now(settings: &Settings) -> Option<i64> {
+    if settings.env_name() != EnvName::Sim {
+        return None;
+    }
+    let control = Control::new(settings).ok()?;
+    let body = block_on(control.get("_sim/clock")).ok()?.ok()?;
+    parse_reply::<Clock>(&body).ok().map(|c| c.now)
+}
+
 fn read_plan(path: &Path) -> CliResult<FaultPlan> {
     let text = std::fs::read_to_string(path).context(
         ExitKind::Usage,

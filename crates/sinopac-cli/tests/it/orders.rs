@@ -39,6 +39,15 @@ fn atm_order_create_get_list_pay_and_callbacks() {
         bank.order("A1001").unwrap().pay_status,
         PayStatus::AtmPending
     );
+    // The default due date is three days from the sim's today (2026-11-02), not the machine's.
+    assert_eq!(
+        bank.order("A1001")
+            .unwrap()
+            .atm_expire_date
+            .unwrap()
+            .to_string(),
+        "20261105"
+    );
 
     // Table output: NT$ and the virtual account.
     let r = run(bank.cmd().args([
