@@ -64,8 +64,9 @@ fn no_delay(tcp: &mut tokio::net::TcpStream) {
 }
 
 impl Sim {
-    /// Binds `127.0.0.1:0` and serves [`Sim::router`] in a tokio task. If the configured
-    /// `public_base_url` is empty, the hosted pages' URLs use this address. A sim with a
+    /// Binds `127.0.0.1:0` and serves [`Sim::router`] in a tokio task. Unless a
+    /// `public_base_url` was configured or set with [`Sim::set_public_base_url`], the hosted
+    /// pages' URLs use this address (the latest one, if served several times). A sim with a
     /// `time_scale` also gets a ticker that runs due work every 100 ms.
     ///
     /// # Errors

@@ -250,6 +250,8 @@ pub(crate) struct ShopEntry {
 pub(crate) struct Inner {
     pub(crate) config: SimConfig,
     pub(crate) base_url: RwLock<Arc<str>>,
+    /// `true` once a base URL was configured or set explicitly (then serving does not change it).
+    pub(crate) base_explicit: std::sync::atomic::AtomicBool,
     pub(crate) clock: SimClock,
     pub(crate) shops: RwLock<HashMap<String, Arc<ShopEntry>>>,
     pub(crate) nonces: Mutex<NonceStore>,
@@ -295,6 +297,7 @@ impl Sim {
             inner: Arc::new(Inner {
                 rng: Mutex::new(SplitMix64::new(config.seed)),
                 config,
+                base_explicit: std::sync::atomic::AtomicBool::new(!base.is_empty()),
                 base_url: RwLock::new(base),
                 clock,
                 shops: RwLock::new(HashMap::new()),
@@ -361,13 +364,21 @@ impl Sim {
 
     /// Sets the base URL of the hosted pages (e.g. when the router is nested under `/sim`).
     pub fn set_public_base_url(&self, url: &str) {
+        self.inner
+            .base_explicit
+            .store(true, std::sync::atomic::Ordering::Release);
         *self.inner.base_url.write() = Arc::from(url.trim_end_matches('/'));
     }
 
+    /// Sets the base URL from a served address unless one was configured or set explicitly
+    /// (the latest served address wins).
     pub(crate) fn set_base_if_unset(&self, url: &str) {
-        let mut b = self.inner.base_url.write();
-        if b.is_empty() {
-            *b = Arc::from(url.trim_end_matches('/'));
+        if !self
+            .inner
+            .base_explicit
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            *self.inner.base_url.write() = Arc::from(url.trim_end_matches('/'));
         }
     }
 

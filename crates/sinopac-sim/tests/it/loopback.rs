@@ -180,3 +180,18 @@ async fn reset_over_loopback_breaks_the_connection() {
     assert_eq!(ok.status(), 200);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn page_urls_follow_the_latest_served_address_unless_set() {
+    let sim = Sim::new(quiet_config());
+    let a = sim.spawn_loopback().await.unwrap();
+    assert_eq!(format!("{}/", sim.public_base_url()), a.base_url());
+    let b = sim.spawn_loopback().await.unwrap();
+    assert_eq!(format!("{}/", sim.public_base_url()), b.base_url());
+    sim.set_public_base_url("https://sim.example/bank");
+    let c = sim.spawn_loopback().await.unwrap();
+    assert_eq!(sim.public_base_url(), "https://sim.example/bank");
+    for s in [a, b, c] {
+        s.shutdown().await;
+    }
+}
