@@ -120,6 +120,7 @@ impl Sim {
 
     fn waf_response(&self) -> Response {
         self.inner.counters.lock().envelope_rejections += 1;
+        tracing::info!("sim: request rejected by the WAF page (not a JSON body)");
         let id = self.random_digits(18);
         html(StatusCode::OK, pages::waf(&id))
     }
@@ -151,6 +152,7 @@ impl Sim {
     }
 
     async fn fault_response(&self, fault: &Fault, hang_max_ms: u64) -> Response {
+        tracing::info!(?fault, "sim: injecting fault");
         match fault {
             Fault::HttpStatus { status } => {
                 let status =
@@ -257,8 +259,15 @@ impl Sim {
     }
 
     fn handle_order(&self, key: Option<&str>, env: &Envelope, drawn: &Drawn) -> Response {
-        let reject = |status, code, text: &str| {
+        let reject = |status: StatusCode, code: &'static str, text: &str| {
             self.inner.counters.lock().envelope_rejections += 1;
+            tracing::info!(
+                shop_no = %env.shop_no,
+                service = %env.api_service,
+                http_status = status.as_u16(),
+                code,
+                "sim: /Order rejected: {text}"
+            );
             plain_fail(status, code, text)
         };
         if env.version != VERSION {
@@ -307,12 +316,29 @@ impl Sim {
         let reply = match envelope_fail {
             Some(fail) => {
                 self.inner.counters.lock().envelope_rejections += 1;
+                tracing::info!(
+                    shop_no = %env.shop_no,
+                    service = %env.api_service,
+                    code = fail.code,
+                    "sim: /Order refused (sealed): {}",
+                    fail.text
+                );
                 Reply::fail(&shop, &fail)
             }
             None => match self.dispatch(&shop, env, &plain) {
-                Ok(reply) => reply,
+                Ok(reply) => {
+                    tracing::debug!(shop_no = %env.shop_no, service = %env.api_service, "sim: /Order ok");
+                    reply
+                }
                 Err(fail) => {
                     self.inner.counters.lock().business_failures += 1;
+                    tracing::info!(
+                        shop_no = %env.shop_no,
+                        service = %env.api_service,
+                        code = fail.code,
+                        "sim: /Order failed: {}",
+                        fail.text
+                    );
                     Reply::fail(&shop, &fail)
                 }
             },

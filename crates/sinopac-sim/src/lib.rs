@@ -222,6 +222,13 @@
 //! );
 //! ```
 //!
+//! ## Logging
+//!
+//! `tracing` events (target `sinopac_sim`): every refused request with its code and reason,
+//! injected faults and notification attempts at `info`, successful calls at `debug`. They
+//! carry ShopNo, OrderNo, APIService and codes — never keys, HashIDs, X-KeyIDs, PayTokens or
+//! message plaintext.
+//!
 //! ## Control API (JSON, no authentication)
 //!
 //! | Method, path | Body / query | Answer |
