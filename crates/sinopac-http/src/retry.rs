@@ -112,8 +112,9 @@ pub enum RetryDecision {
 /// reused nonce) without processing the request, so a fresh attempt is safe.
 ///
 /// These are the simulator's documented codes (`E9102` unknown nonce, `E9103` expired,
-/// `E9104` already used); the real bank's are unpublished (PROTOCOL.md §14.1).
-pub const NONCE_REJECTED_CODES: &[&str] = &["E9102", "E9103", "E9104"];
+/// `E9104` already used, `E9105` issued to another shop or X-KeyID, e.g. across a key
+/// rotation); the real bank's are unpublished (PROTOCOL.md §14.1).
+pub const NONCE_REJECTED_CODES: &[&str] = &["E9102", "E9103", "E9104", "E9105"];
 
 /// Decides whether to retry after `attempt` attempts (≥ 1) failed with `error`, `elapsed`
 /// after the first attempt started. `jitter` is a uniform random number in `[0, 1)` (passed in
