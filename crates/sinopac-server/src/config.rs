@@ -16,6 +16,7 @@
 //! reconcile_grace_secs = 900
 //! request_timeout_secs = 30
 //! sqlite_synchronous = "full"                 # or "normal"
+//! lease_secs = 60                             # work reserved for the instance that claimed it
 //! ```
 
 use std::net::SocketAddr;
@@ -68,6 +69,10 @@ pub struct ServeArgs {
     /// SQLite `synchronous`: `full` (default) or `normal`.
     #[arg(long)]
     pub sqlite_synchronous: Option<String>,
+    /// Seconds a claimed work item stays reserved for the instance that claimed it (after a
+    /// crash, its unfinished work is picked up once this has passed; default 60).
+    #[arg(long)]
+    pub lease_secs: Option<u64>,
 }
 
 /// The TOML file.
@@ -96,6 +101,8 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     /// `full` / `normal`.
     pub sqlite_synchronous: Option<String>,
+    /// Work-item lease in seconds.
+    pub lease_secs: Option<u64>,
     /// Demo mode.
     pub demo: Option<bool>,
 }
@@ -176,6 +183,9 @@ impl ServeArgs {
         }
         if let Some(s) = self.reconcile_grace_secs.or(file.reconcile_grace_secs) {
             cfg.settings.reconcile_grace = Duration::from_secs(s);
+        }
+        if let Some(s) = self.lease_secs.or(file.lease_secs) {
+            cfg.settings.lease = Duration::from_secs(s.max(1));
         }
         if let Some(s) = file.request_timeout_secs {
             cfg.request_timeout = Duration::from_secs(s.max(1));

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use sinopac_proto::{PayToken, PayType, ShopNo, Status};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::bank::{BankError, timed};
 use crate::metrics::Metrics;
@@ -68,6 +70,7 @@ struct Pending {
 #[derive(Clone, Debug)]
 pub struct InboxWriter {
     tx: mpsc::Sender<Pending>,
+    wake: Arc<Notify>,
 }
 
 /// Most callbacks committed in one transaction.
@@ -79,6 +82,8 @@ impl InboxWriter {
     #[must_use]
     pub fn spawn(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Pending>(8 * MAX_BATCH);
+        let wake = Arc::new(Notify::new());
+        let wake_worker = Arc::clone(&wake);
         let handle = tokio::spawn(async move {
             let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
             while let Some(first) = rx.recv().await {
@@ -96,6 +101,9 @@ impl InboxWriter {
                 let result = store.inbox_insert_batch(&items, now_ms()).await;
                 match result {
                     Ok(news) => {
+                        if news.iter().any(|n| *n) {
+                            wake_worker.notify_one();
+                        }
                         for (p, new) in batch.drain(..).zip(news) {
                             let _ = p.done.send(Ok(new));
                         }
@@ -109,7 +117,13 @@ impl InboxWriter {
                 }
             }
         });
-        (Self { tx }, handle)
+        (Self { tx, wake }, handle)
+    }
+
+    /// Notified after new callbacks are committed (the inbox worker waits on it).
+    #[must_use]
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
     }
 
     /// Stores a callback durably; `Ok(true)` if new, `Ok(false)` if already known.
@@ -408,7 +422,7 @@ pub async fn process(deps: &Deps, item: &InboxItem) -> Result<ItemOutcome, Store
 }
 
 /// How long the inbox loop waits when there was nothing to do.
-pub const IDLE_POLL: Duration = Duration::from_millis(200);
+pub const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Records metrics for a received callback.
 pub fn count_callback(metrics: &Metrics, source: CallbackSource, result: &str) {

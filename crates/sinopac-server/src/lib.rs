@@ -68,8 +68,10 @@
 //!   steps, then close the database.
 //! * Request bodies are limited (8 KiB callbacks, 64 KiB API) and every request has a timeout.
 //! * Several instances may share one PostgreSQL database: the inbox, reconciler and outbox
-//!   claim rows with `FOR UPDATE SKIP LOCKED` plus a lease, so a crashed instance's work is
-//!   picked up after the lease.
+//!   claim rows with `FOR UPDATE SKIP LOCKED` plus a lease (`--lease-secs`, default 60), so a
+//!   crashed instance's work is picked up after the lease. Correctness does not depend on the
+//!   lease: transitions lock the order row and are idempotent, so work done twice (a lease
+//!   that expired mid-work) still gives exactly one transition.
 //!
 //! ## Durability
 //!

@@ -24,7 +24,7 @@ use crate::pages::DemoInfo;
 use crate::reconcile;
 use crate::secrets::{ApiToken, MasterKey, SecretError, ShopCredentials};
 use crate::store::{SqliteDurability, Store, StoreError};
-use crate::worker::{Deps, WorkerSettings, now_ms, run_loop};
+use crate::worker::{Deps, WorkerSettings, now_ms, run_loop, run_loop_with_wake};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -365,6 +365,7 @@ pub async fn start(cfg: ServerConfig, listener: TcpListener) -> Result<Running, 
         notify: notifier.is_some(),
     };
     let (writer, writer_task) = InboxWriter::spawn(store.clone());
+    let wake = writer.wake_handle();
     let state = AppState::new(AppConfig {
         deps: deps.clone(),
         inbox: writer,
@@ -399,19 +400,24 @@ pub async fn start(cfg: ServerConfig, listener: TcpListener) -> Result<Running, 
     }
     if cfg.run_workers {
         let d = deps.clone();
-        tasks.push(tokio::spawn(run_loop("inbox", rx.clone(), move || {
-            let d = d.clone();
-            async move {
-                match inbox::try_once(&d, now_ms()).await {
-                    Ok(r) if r.claimed > 0 => Duration::ZERO,
-                    Ok(_) => IDLE_POLL,
-                    Err(e) => {
-                        tracing::error!(error = %e, "inbox worker");
-                        Duration::from_secs(1)
+        tasks.push(tokio::spawn(run_loop_with_wake(
+            "inbox",
+            rx.clone(),
+            Some(wake),
+            move || {
+                let d = d.clone();
+                async move {
+                    match inbox::try_once(&d, now_ms()).await {
+                        Ok(r) if r.claimed > 0 => Duration::ZERO,
+                        Ok(_) => IDLE_POLL,
+                        Err(e) => {
+                            tracing::error!(error = %e, "inbox worker");
+                            Duration::from_secs(1)
+                        }
                     }
                 }
-            }
-        })));
+            },
+        )));
         let d = deps.clone();
         let every = cfg.reconcile_interval;
         tasks.push(tokio::spawn(run_loop(

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::bank::Bank;
 use crate::metrics::Metrics;
@@ -125,8 +125,22 @@ pub fn ms(d: Duration) -> i64 {
 
 /// Calls `step` until `shutdown` turns true. `step` returns how long to wait before the next
 /// call (zero = there is more work now). A step in flight is always finished.
-pub async fn run_loop<F, Fut>(name: &'static str, mut shutdown: watch::Receiver<bool>, mut step: F)
+pub async fn run_loop<F, Fut>(name: &'static str, shutdown: watch::Receiver<bool>, step: F)
 where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Duration>,
+{
+    run_loop_with_wake(name, shutdown, None, step).await;
+}
+
+/// As [`run_loop`], and a wait is cut short when `wake` is notified (the inbox writer does
+/// this after committing new callbacks).
+pub async fn run_loop_with_wake<F, Fut>(
+    name: &'static str,
+    mut shutdown: watch::Receiver<bool>,
+    wake: Option<Arc<Notify>>,
+    mut step: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = Duration>,
 {
@@ -140,8 +154,15 @@ where
             tokio::task::yield_now().await;
             continue;
         }
+        let woken = async {
+            match &wake {
+                Some(n) => n.notified().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
+            () = woken => {}
             _ = shutdown.changed() => {}
         }
     }

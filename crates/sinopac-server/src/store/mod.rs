@@ -138,6 +138,10 @@ macro_rules! with_tx {
     };
 }
 
+/// How long a ReturnURL inbox item is left to its own request (which processes it at once to
+/// show the buyer the result) before the inbox worker may take it.
+pub const RETURN_GRACE_MS: i64 = 30_000;
+
 const ORDER_COLS: &str = "id, shop_no, order_no, pay_type, amount, prdt_name, state, \
     bank_pay_status, ts_no, pay_token, atm_pay_no, card_pay_url, expire_date, refunded_amount, \
     needs_review, paid_at, created_at, updated_at, version, reconcile_attempts, \
@@ -811,7 +815,8 @@ impl Store {
     }
 
     /// Claims up to `limit` due inbox items with a lease until `now + lease_ms` (PostgreSQL:
-    /// `FOR UPDATE SKIP LOCKED`, so concurrent instances get disjoint items).
+    /// `FOR UPDATE SKIP LOCKED`, so concurrent instances get disjoint items). ReturnURL items
+    /// younger than [`RETURN_GRACE_MS`] are left to the request that is processing them.
     ///
     /// # Errors
     /// [`StoreError::Db`].
@@ -825,7 +830,9 @@ impl Store {
         let sql = format!(
             "UPDATE inbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
              (SELECT id FROM inbox WHERE state = 'pending' AND next_attempt_at <= $2 \
-              AND (lease_until IS NULL OR lease_until <= $2) ORDER BY id LIMIT $3{skip}) \
+              AND (lease_until IS NULL OR lease_until <= $2) \
+              AND (source <> 'return' OR received_at <= $2 - {RETURN_GRACE_MS}) \
+              ORDER BY id LIMIT $3{skip}) \
              RETURNING id, shop_no, pay_token, source, attempts, received_at"
         );
         self.claim_inbox_like(&sql, now, limit, lease_ms).await

@@ -26,7 +26,7 @@ fn spawn(data_dir: &std::path::Path, bank: &str, port: u16) -> Child {
     let [a1, a2, b1, b2] = KEYS;
     Command::new(env!("CARGO_BIN_EXE_sinopac-server"))
         .args(["--addr", &format!("127.0.0.1:{port}")])
-        .args(["--reconcile-interval-secs", "3600"])
+        .args(["--reconcile-interval-secs", "3600", "--lease-secs", "2"])
         .env_clear()
         .env("SINOPAC_DATA_DIR", data_dir)
         .env("SINOPAC_BASE_URL", bank)
