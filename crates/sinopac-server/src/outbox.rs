@@ -36,7 +36,15 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Verifies a notification: signature matches (constant time) and the timestamp is within
-/// `tolerance` of `now` (both Unix seconds).
+/// `tolerance` of `now` (both Unix seconds). A Rust shop can use it as is:
+///
+/// ```
+/// use sinopac_server::outbox::{sign, verify_signature};
+/// let body = br#"{"order_no":"A1001","to":"paid"}"#;
+/// let sig = sign(b"secret", 1_700_000_000, body); // what the server sends
+/// assert!(verify_signature(b"secret", 1_700_000_000, body, &sig, 1_700_000_030, 300));
+/// assert!(!verify_signature(b"secret", 1_700_000_000, b"{}", &sig, 1_700_000_030, 300));
+/// ```
 #[must_use]
 pub fn verify_signature(
     secret: &[u8],
