@@ -63,8 +63,8 @@ const DEMO_KEYS: [&str; 4] = [
 ];
 const DEMO_KEY_ID: &str = "b5e6986d-8636-4aa0-8c93-441ad14b2098";
 
-/// Everything needed to run the server.
-#[derive(Debug, Clone)]
+/// Everything needed to run the server. `Debug` redacts the secrets.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Listen address.
     pub addr: SocketAddr,
@@ -102,6 +102,48 @@ pub struct ServerConfig {
     pub run_workers: bool,
     /// Retry policy of the bank client (default: sinopac-http's).
     pub bank_retry: Option<sinopac_http::RetryPolicy>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ServerConfig")
+            .field("addr", &self.addr)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|u| redact_url(u)),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("bank", &self.bank)
+            .field("master_key", &redact(&self.master_key))
+            .field("api_token", &redact(&self.api_token))
+            .field("admin_token", &redact(&self.admin_token))
+            .field("notify_url", &self.notify_url)
+            .field("notify_secret", &redact(&self.notify_secret))
+            .field("initial_shop", &self.initial_shop)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL with any password replaced by `***`.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => {
+            let userinfo = url.get(s + 3..at).unwrap_or_default();
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!(
+                    "{}{user}:***{}",
+                    url.get(..s + 3).unwrap_or_default(),
+                    url.get(at..).unwrap_or_default()
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl Default for ServerConfig {
@@ -493,4 +535,26 @@ pub async fn start(cfg: ServerConfig, listener: TcpListener) -> Result<Running, 
         server,
         writer: Some(writer_task),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let cfg = ServerConfig {
+            master_key: Some("00ff".repeat(16)),
+            api_token: Some("api-secret".into()),
+            database_url: Some("postgres://pay:hunter2@db/pay".into()),
+            ..ServerConfig::default()
+        };
+        let d = format!("{cfg:?}");
+        assert!(
+            !d.contains("00ff00ff") && !d.contains("api-secret") && !d.contains("hunter2"),
+            "{d}"
+        );
+        assert!(d.contains("postgres://pay:***@db/pay"));
+        assert_eq!(redact_url("sqlite:/x.db"), "sqlite:/x.db");
+    }
 }
