@@ -5,7 +5,7 @@
 //! | `POST /sinopac/backend` | none (bank) | BackendURL: store `{ShopNo, PayToken}` durably, answer `{"Status":"S"}` |
 //! | `POST /sinopac/return` | none (browser) | ReturnURL: store, ask the bank, render a zh-TW / English result page |
 //! | `POST /api/v1/orders` | bearer | create an ATM or card order (409 with the existing order on a duplicate OrderNo) |
-//! | `GET /api/v1/orders` | bearer | list (`shop_no`, `status`, `needs_review`, `from`, `to` (Unix ms), `limit`) |
+//! | `GET /api/v1/orders` | bearer | list (`shop_no`, `status`, `needs_review`, `from`, `to` (Unix ms or Taiwan date `yyyy-mm-dd`), `limit`) |
 //! | `GET /api/v1/orders/{order_no}` | bearer | one order with its transitions and notification attempts (`shop_no` query if several shops) |
 //! | `POST /api/v1/orders/{order_no}/capture`, `/void`, `/refund` | bearer | card maintenance (`{"amount":…,"remark":…}`) |
 //! | `POST /api/v1/orders/{order_no}/review/clear` | bearer | clear `needs_review` and reconcile again |
@@ -621,9 +621,32 @@ pub struct ListQuery {
     status: Option<String>,
     #[serde(default)]
     needs_review: Option<bool>,
-    from: Option<i64>,
-    to: Option<i64>,
+    /// Unix ms, or a Taiwan date `yyyy-mm-dd` / `yyyymmdd` (start of that day).
+    from: Option<String>,
+    /// Unix ms, or a Taiwan date (exclusive: start of that day).
+    to: Option<String>,
     limit: Option<u32>,
+}
+
+/// Parses a time bound: Unix milliseconds, or a Taiwan calendar date (`2026-11-25` or
+/// `20261125`) meaning 00:00 Taipei time of that day.
+///
+/// # Errors
+/// [`AppError::BadRequest`] for anything else.
+pub fn parse_time_bound(text: &str) -> Result<i64, AppError> {
+    let t = text.trim();
+    let digits: String = t.chars().filter(|c| *c != '-').collect();
+    if t.contains('-') || digits.len() == 8 {
+        let d = sinopac_proto::BankDate::parse(&digits)
+            .map_err(|_| AppError::BadRequest(format!("invalid date {t}")))?;
+        let minutes = d
+            .at(0, 0)
+            .map(BankTime::unix_minutes)
+            .ok_or_else(|| AppError::BadRequest(format!("invalid date {t}")))?;
+        return Ok(minutes * 60_000);
+    }
+    t.parse::<i64>()
+        .map_err(|_| AppError::BadRequest(format!("invalid time {t} (Unix ms or yyyy-mm-dd)")))
 }
 
 async fn list_orders(
@@ -646,8 +669,8 @@ async fn list_orders(
         shop_no: q.shop_no,
         state: st,
         needs_review: review,
-        created_from: q.from,
-        created_to: q.to,
+        created_from: q.from.as_deref().map(parse_time_bound).transpose()?,
+        created_to: q.to.as_deref().map(parse_time_bound).transpose()?,
         limit: q.limit.unwrap_or(100),
     };
     let orders = state.deps().store.list_orders(&f).await?;
@@ -819,10 +842,10 @@ async fn clear_review(
 /// Query of the report.
 #[derive(Debug, Deserialize)]
 pub struct RangeQuery {
-    /// Unix ms (default: 7 days ago).
-    from: Option<i64>,
-    /// Unix ms (default: now).
-    to: Option<i64>,
+    /// Unix ms or a Taiwan date (default: 7 days before `to`).
+    from: Option<String>,
+    /// Unix ms or a Taiwan date, exclusive (default: now).
+    to: Option<String>,
 }
 
 async fn report(
@@ -832,8 +855,17 @@ async fn report(
 ) -> Result<Response, AppError> {
     check(&state.cfg().api_token, &headers)?;
     let now = now_ms();
-    let to = q.to.unwrap_or(now + 1);
-    let from = q.from.unwrap_or(to - 7 * 86_400_000);
+    let to =
+        q.to.as_deref()
+            .map(parse_time_bound)
+            .transpose()?
+            .unwrap_or(now + 1);
+    let from = q
+        .from
+        .as_deref()
+        .map(parse_time_bound)
+        .transpose()?
+        .unwrap_or(to - 7 * 86_400_000);
     let rep = reconcile::report(state.deps(), from, to).await?;
     Ok(axum::Json(rep).into_response())
 }
@@ -1047,5 +1079,23 @@ async fn demo_order(State(state): State<AppState>, Path(order_no): Path<String>)
         Ok(Some(o)) => Html(pages::order_page(&o, info)).into_response(),
         Ok(None) => AppError::NotFound("order").into_response(),
         Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bounds() {
+        // 2026-11-25 00:00 Taipei = 2026-11-24 16:00 UTC.
+        assert_eq!(parse_time_bound("2026-11-25").unwrap(), 1_795_536_000_000);
+        assert_eq!(parse_time_bound("20261125").unwrap(), 1_795_536_000_000);
+        assert_eq!(
+            parse_time_bound("1795536000123").unwrap(),
+            1_795_536_000_123
+        );
+        assert!(parse_time_bound("2026-13-01").is_err());
+        assert!(parse_time_bound("yesterday").is_err());
     }
 }
