@@ -13,5 +13,6 @@
 mod api;
 mod crash;
 mod e2e;
+mod hygiene;
 mod store;
 mod support;
