@@ -142,9 +142,7 @@ impl ServeArgs {
         }
         cfg.database_url = self.database_url.or(file.database_url);
         cfg.public_url = self.public_url.or(file.public_url);
-        if let Some(d) = self.data_dir.or(file.data_dir) {
-            cfg.data_dir = d;
-        }
+        let data_dir = self.data_dir.or(file.data_dir);
         cfg.notify_url = self.notify_url.or(file.notify_url);
         let environment = self.environment.or(file.environment);
         let demo = self.demo || file.demo.unwrap_or(false);
@@ -174,6 +172,12 @@ impl ServeArgs {
                 };
                 BankTarget::Url(e.base_url().to_owned())
             }
+        };
+        cfg.data_dir = match (data_dir, &cfg.bank) {
+            (Some(d), _) => d,
+            // Demo data is throw-away: keep it out of the working directory.
+            (None, BankTarget::Demo) => std::env::temp_dir().join("sinopac-server-demo"),
+            (None, BankTarget::Url(_)) => PathBuf::from("sinopac-data"),
         };
         if let Some(s) = self
             .reconcile_interval_secs

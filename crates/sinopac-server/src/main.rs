@@ -201,11 +201,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("bind {}", cfg.addr))?;
     let demo = cfg.bank == BankTarget::Demo;
+    let data_dir = cfg.data_dir.clone();
+    let uses_sqlite = cfg.database_url.is_none();
     let running = server::start(cfg, listener).await.context("start")?;
     let addr = running.addr;
     if demo {
         println!("sinopac-server (demo mode: in-process simulated bank)");
         println!("  checkout page:  http://{addr}/");
+        if uses_sqlite {
+            println!("  data:           {}", data_dir.display());
+        }
         if running.token_generated {
             // A throw-away token generated for this demo run only (never a configured secret).
             println!("  demo API token: {}", running.api_token.expose());
