@@ -587,3 +587,73 @@ async fn background_workers_and_graceful_shutdown() {
         "still serving after shutdown"
     );
 }
+
+/// Two shops with their own keys on one server; a token of one shop presented under the other
+/// shop's number is refused by the bank and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_shops_each_with_its_own_keys() {
+    let h = Harness::new().await;
+    // The doc example shop NA0001_001 (PROTOCOL.md §3), with its own key id.
+    let keys2 = [
+        "65960834240E44B7",
+        "2831076A098E49E7",
+        "CB1AFFBF915A492B",
+        "7F242C0AA612454F",
+    ];
+    let shop2 = ShopNo::new("NA0001_001").unwrap();
+    let key_id2 = "0c0ffee0-0000-4000-8000-000000000001";
+    h.sim.add_shop(ShopConfig::new(
+        shop2.clone(),
+        sinopac_proto::Keys::new(keys2[0], keys2[1], keys2[2], keys2[3]).unwrap(),
+        key_id2,
+    ));
+    let r = h
+        .http
+        .put(format!("{}/admin/v1/shops/NA0001_001", h.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"key_id": key_id2, "a1": keys2[0], "a2": keys2[1], "b1": keys2[2], "b2": keys2[3]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    h.create("S1", "atm", 1_000).await;
+    let (s, v) = h
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/orders",
+            Some(json!({"shop_no": "NA0001_001", "order_no": "S1", "pay_type": "atm", "amount": 2_000, "product_name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        s, 201,
+        "the same OrderNo in another shop is a different order: {v}"
+    );
+    let t1 = h.sim.pay_atm(&h.shop, &h.no("S1")).await.unwrap();
+    let t2 = h.sim.pay_atm(&shop2, &h.no("S1")).await.unwrap();
+    // Cross-shop forgery: shop 1's number with shop 2's token (and vice versa).
+    h.post_backend(&format!(
+        r#"{{"ShopNo":"NA0001_001","PayToken":"{}"}}"#,
+        t1.as_str()
+    ))
+    .await;
+    h.post_backend(&format!(
+        r#"{{"ShopNo":"{SHOP}","PayToken":"{}"}}"#,
+        t2.as_str()
+    ))
+    .await;
+    let (applied, rejected, _) = h.drain().await;
+    assert_eq!((applied, rejected), (2, 2));
+    let (_, o2) = h
+        .api(
+            reqwest::Method::GET,
+            "/api/v1/orders/S1?shop_no=NA0001_001",
+            None,
+        )
+        .await;
+    assert_eq!(o2["order"]["state"], "paid");
+    assert_eq!(o2["order"]["amount"], 2_000);
+    assert_eq!(o2["events"].as_array().unwrap().len(), 1);
+    assert_eq!(h.state("S1").await, "paid");
+    assert_eq!(h.transitions("S1").await, 1);
+    h.shutdown().await;
+}
