@@ -527,3 +527,90 @@ pub fn classify(
     }
     kinds
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(state: &str, amount: i64) -> OrderRow {
+        OrderRow {
+            id: 1,
+            shop_no: "S".into(),
+            order_no: "O1".into(),
+            pay_type: "A".into(),
+            amount,
+            prdt_name: "x".into(),
+            state: state.into(),
+            bank_pay_status: None,
+            ts_no: None,
+            pay_token: None,
+            atm_pay_no: None,
+            card_pay_url: None,
+            expire_date: None,
+            refunded_amount: 0,
+            needs_review: 0,
+            paid_at: None,
+            created_at: 0,
+            updated_at: 0,
+            version: 0,
+            reconcile_attempts: 0,
+            next_reconcile_at: 0,
+            last_error: None,
+        }
+    }
+
+    fn item(status: &str, amount: u64) -> OrderListItem {
+        serde_json::from_value(serde_json::json!({
+            "OrderNo": "O1", "Amount": amount, "PayType": "A", "PayStatus": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn classification() {
+        assert!(classify(&order("paid", 100), Some(&item("1A400", 100)), false).is_empty());
+        assert_eq!(
+            classify(
+                &order("awaiting_transfer", 100),
+                Some(&item("1A400", 100)),
+                false
+            ),
+            ["paid_not_recorded"]
+        );
+        assert_eq!(
+            classify(&order("expired", 100), Some(&item("1A400", 100)), false),
+            ["expired_but_paid"]
+        );
+        assert_eq!(
+            classify(&order("paid", 100), Some(&item("1A400", 100)), true),
+            ["expired_but_paid"]
+        );
+        assert_eq!(
+            classify(&order("paid", 100), Some(&item("1A400", 999)), false),
+            ["amount_mismatch"]
+        );
+        assert_eq!(
+            classify(&order("paid", 100), Some(&item("1A200", 100)), false),
+            ["status_mismatch"]
+        );
+        assert_eq!(
+            classify(
+                &order("awaiting_transfer", 100),
+                Some(&item("1A777", 100)),
+                false
+            ),
+            ["unknown_bank_status"]
+        );
+        assert_eq!(
+            classify(&order("awaiting_transfer", 100), None, false),
+            ["unknown_at_bank"]
+        );
+        assert!(classify(&order("create_failed", 100), None, false).is_empty());
+        let mut r = order("awaiting_transfer", 100);
+        r.needs_review = 1;
+        assert_eq!(
+            classify(&r, Some(&item("1A200", 100)), false),
+            ["needs_review"]
+        );
+    }
+}

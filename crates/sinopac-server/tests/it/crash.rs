@@ -201,3 +201,64 @@ async fn kill_9_under_callback_load_loses_nothing_acknowledged() {
         n
     );
 }
+
+/// The CLI: `shop add` (keys from the environment), `shop list`, `reconcile` and `report` print
+/// JSON and never the keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_shop_reconcile_and_report() {
+    let sim = test_sim();
+    let sim_server = sim.spawn_loopback().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let [a1, a2, b1, b2] = KEYS;
+    let run = |args: &[&str], with_keys: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sinopac-server"));
+        c.args(args)
+            .env_clear()
+            .env("SINOPAC_DATA_DIR", dir.path())
+            .env("SINOPAC_BASE_URL", sim_server.base_url())
+            .env("SINOPAC_MASTER_KEY", crate::e2e::MASTER)
+            .env("RUST_LOG", "warn");
+        if with_keys {
+            c.env("SINOPAC_KEY_ID", KEY_ID)
+                .env("SINOPAC_A1", a1)
+                .env("SINOPAC_A2", a2)
+                .env("SINOPAC_B1", b1)
+                .env("SINOPAC_B2", b2);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let added = run(&["shop", "add", SHOP], true);
+    assert!(added.contains("credential version 1"), "{added}");
+    let list: Value = serde_json::from_str(&run(&["shop", "list"], false)).unwrap();
+    assert_eq!(list[0]["shop_no"], SHOP);
+    assert_eq!(list[0]["cred_version"], 1);
+    let added = run(&["shop", "add", SHOP], true);
+    assert!(added.contains("credential version 2"), "{added}");
+    let rec: Value = serde_json::from_str(&run(&["reconcile"], false)).unwrap();
+    assert_eq!(rec["examined"], 0);
+    // An order the bank has but we do not shows up in the report.
+    let t = crate::e2e::now_s();
+    sim.seed_orders(
+        &sinopac_proto::ShopNo::new(SHOP).unwrap(),
+        [sinopac_sim::SeedOrder::new(
+            OrderNo::new("X1").unwrap(),
+            sinopac_proto::Amount::from_minor(100),
+            sinopac_proto::PayType::Atm,
+            t,
+        )],
+    );
+    let text = run(&["report"], false);
+    for k in KEYS {
+        assert!(!text.contains(k));
+    }
+    let rep: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(rep["summary"]["unknown_locally"], 1, "{rep}");
+    assert_eq!(rep["discrepancies"][0]["order_no"], "X1");
+    sim_server.shutdown().await;
+}

@@ -35,6 +35,10 @@ pub struct Harness {
     _dir: tempfile::TempDir,
 }
 
+pub fn now_s() -> i64 {
+    now_ms() / 1000
+}
+
 pub fn test_sim() -> Sim {
     let sim = Sim::new(SimConfig {
         start_time_unix: now_ms() / 1000,
@@ -655,5 +659,49 @@ async fn several_shops_each_with_its_own_keys() {
     assert_eq!(o2["events"].as_array().unwrap().len(), 1);
     assert_eq!(h.state("S1").await, "paid");
     assert_eq!(h.transitions("S1").await, 1);
+    h.shutdown().await;
+}
+
+/// When the batched OrderQuery fails, orders with a known PayToken are checked with
+/// OrderPayQuery instead; the others wait for the next cycle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciler_falls_back_to_pay_query() {
+    let h = Harness::new().await;
+    let (s, v) = h
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/orders",
+            Some(json!({"order_no": "Q1", "pay_type": "card", "amount": 500, "product_name": "x", "card_auto_capture": false})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    h.create("Q2", "atm", 600).await;
+    let t = h.sim.pay_card(&h.shop, &h.no("Q1"), true).await.unwrap();
+    h.http
+        .post(format!("{}/sinopac/return", h.base))
+        .body(format!("ShopNo={SHOP}&PayToken={}", t.as_str()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.state("Q1").await, "authorized");
+    h.sim.add_fault(FaultRule::new(
+        Route::Service(ApiService::OrderQuery),
+        Fault::HttpStatus { status: 503 },
+    ));
+    let before = h.sim.counters().service(&ApiService::OrderPayQuery);
+    let run = reconcile::try_once(h.deps(), now_ms() + 1).await.unwrap();
+    assert_eq!(run.examined, 2);
+    assert_eq!(run.pay_query_calls, 1, "{run:?}");
+    assert_eq!(
+        h.sim.counters().service(&ApiService::OrderPayQuery) - before,
+        1
+    );
+    assert_eq!(
+        run.still_pending, 1,
+        "Q1 confirmed authorised through its PayToken"
+    );
+    assert_eq!(run.failed, 1, "Q2 has no PayToken: retried later");
+    assert_eq!(h.state("Q1").await, "authorized");
+    assert_eq!(h.state("Q2").await, "awaiting_transfer");
     h.shutdown().await;
 }
