@@ -1,7 +1,8 @@
 //! Benchmarks of sinopac-server (`cargo bench -p sinopac-server`, `cargo xtask bench`):
 //!
 //! * BackendURL callbacks acknowledged per second with durable writes (SQLite WAL,
-//!   `synchronous=FULL`; and PostgreSQL when `DATABASE_URL` is set), over loopback HTTP with
+//!   `synchronous=FULL` — and `NORMAL` for comparison; PostgreSQL when `DATABASE_URL` is
+//!   set), over loopback HTTP with
 //!   64 concurrent senders on the same machine, with p50/p99 acknowledgement latency;
 //! * reconciling 10,000 pending orders against the sim: wall time and bank calls.
 //!
@@ -49,12 +50,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     rt.block_on(async {
-        if let Err(e) = callbacks("sqlite", None, n).await {
+        if let Err(e) = callbacks("sqlite", None, n, SqliteDurability::Full).await {
             eprintln!("callbacks sqlite: {e}");
+        }
+        if let Err(e) = callbacks("sqlite_sync_normal", None, n, SqliteDurability::Normal).await {
+            eprintln!("callbacks sqlite (synchronous=NORMAL): {e}");
         }
         match std::env::var("DATABASE_URL") {
             Ok(url) if url.starts_with("postgres") => {
-                if let Err(e) = callbacks("postgres", Some(url), n).await {
+                if let Err(e) = callbacks("postgres", Some(url), n, SqliteDurability::Full).await {
                     eprintln!("callbacks postgres: {e}");
                 }
             }
@@ -68,7 +72,12 @@ fn main() {
 
 type BoxErr = Box<dyn std::error::Error + Send + Sync>;
 
-async fn callbacks(name: &str, pg_url: Option<String>, n: usize) -> Result<(), BoxErr> {
+async fn callbacks(
+    name: &str,
+    pg_url: Option<String>,
+    n: usize,
+    durability: SqliteDurability,
+) -> Result<(), BoxErr> {
     let dir = tempfile::tempdir()?;
     let mut schema = None;
     let database_url = match pg_url {
@@ -95,7 +104,7 @@ async fn callbacks(name: &str, pg_url: Option<String>, n: usize) -> Result<(), B
             ShopCredentials::new(KEY_ID, a1, a2, b1, b2)?,
         )),
         run_workers: false,
-        sqlite_durability: SqliteDurability::Full,
+        sqlite_durability: durability,
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -289,7 +289,17 @@ async fn observe(
 
 async fn backend_callback(State(state): State<AppState>, body: Bytes) -> Response {
     let metrics = &state.deps().metrics;
-    let n = match BackendNotification::from_json(&body) {
+    // JSON as documented; a form body is accepted too (PROTOCOL.md §14: the exact contract is
+    // unconfirmed, and the body is only a hint that the bank itself confirms).
+    let parsed = BackendNotification::from_json(&body).or_else(|e| {
+        ReturnNotification::from_form(&body)
+            .map(|f| BackendNotification {
+                shop_no: f.shop_no,
+                pay_token: f.pay_token,
+            })
+            .map_err(|_| e)
+    });
+    let n = match parsed {
         Ok(n) => n,
         Err(e) => {
             count_callback(metrics, CallbackSource::Backend, "invalid");

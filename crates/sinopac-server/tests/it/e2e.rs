@@ -409,6 +409,7 @@ async fn forged_callbacks_and_tampered_replies_change_nothing() {
     assert_eq!((s, body.as_str()), (200, r#"{"Status":"S"}"#));
     // Garbage bodies are refused outright.
     assert_eq!(h.post_backend("ShopNo=x").await.0, 400);
+    assert_eq!(h.post_backend("not json").await.0, 400);
     assert_eq!(h.post_backend(r#"{"ShopNo":"NA0249_001"}"#).await.0, 400);
     // An unknown shop.
     h.post_backend(r#"{"ShopNo":"ZZ9999_001","PayToken":"abc"}"#)
