@@ -326,7 +326,14 @@ pub async fn start(cfg: ServerConfig, listener: TcpListener) -> Result<Running, 
     let public_url = cfg
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"))
+        .unwrap_or_else(|| {
+            // 0.0.0.0 is not an address a browser or the bank can be sent to.
+            let mut shown = addr;
+            if shown.ip().is_unspecified() {
+                shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{shown}")
+        })
         .trim_end_matches('/')
         .to_owned();
     let store = open_store(&cfg).await?;
