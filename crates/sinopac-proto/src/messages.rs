@@ -1030,7 +1030,7 @@ pub const ORDER_QUERY_MAX_ROWS: usize = 300;
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: DeserializeOwned,
+    T: Deserialize<'de>,
 {
     Ok(lenient::opt::<D, Vec<T>>(d)?.unwrap_or_default())
 }

@@ -557,32 +557,173 @@ string_serde!(BankTime, "a time as yyyyMMddHHmm");
 
 /// Lenient reading of optional bank fields: a missing field, `null` or `""` is `None`.
 pub(crate) mod lenient {
-    use serde::{Deserialize, Deserializer, de::DeserializeOwned};
-    use serde_json::value::RawValue;
+    use std::fmt;
+    use std::marker::PhantomData;
 
+    use serde::Deserialize;
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+    };
+
+    /// A missing field, `null`, `""`, `{}` and `[]` (PHP encodes an empty object as `[]`) all
+    /// mean absent. Works with any self-describing format, without buffering the value.
     pub(crate) fn opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
     where
         D: Deserializer<'de>,
-        T: DeserializeOwned,
+        T: Deserialize<'de>,
     {
-        let raw: Option<Box<RawValue>> = Option::deserialize(d)?;
-        match raw.as_deref().map(RawValue::get) {
-            None => Ok(None),
-            Some(text) if is_empty_value(text) => Ok(None),
-            Some(text) => serde_json::from_str(text)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
+        d.deserialize_any(Lenient(PhantomData))
+    }
+
+    struct Lenient<T>(PhantomData<T>);
+
+    /// Records whether a map or sequence yielded anything, so an empty one can mean "absent".
+    struct Track<A> {
+        inner: A,
+        seen: bool,
+    }
+
+    impl<'de, A: MapAccess<'de>> MapAccess<'de> for Track<A> {
+        type Error = A::Error;
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, A::Error> {
+            let key = self.inner.next_key_seed(seed)?;
+            self.seen |= key.is_some();
+            Ok(key)
+        }
+        fn next_value_seed<V: DeserializeSeed<'de>>(
+            &mut self,
+            seed: V,
+        ) -> Result<V::Value, A::Error> {
+            self.inner.next_value_seed(seed)
         }
     }
 
-    /// `null`, `""`, `{}` and `[]` (PHP encodes an empty object as `[]`) mean absent.
-    fn is_empty_value(text: &str) -> bool {
-        let inner = |open: char, close: char| {
-            text.strip_prefix(open)
-                .and_then(|t| t.strip_suffix(close))
-                .is_some_and(|t| t.trim().is_empty())
-        };
-        text == "null" || text == "\"\"" || inner('{', '}') || inner('[', ']')
+    impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Track<A> {
+        type Error = A::Error;
+        fn next_element_seed<S: DeserializeSeed<'de>>(
+            &mut self,
+            seed: S,
+        ) -> Result<Option<S::Value>, A::Error> {
+            let item = self.inner.next_element_seed(seed)?;
+            self.seen |= item.is_some();
+            Ok(item)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Lenient<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a value, null or an empty string/object/array")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            opt(d)
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(Some)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(Some)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(Some)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(Some)
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            T::deserialize(de::value::BorrowedStrDeserializer::new(v)).map(Some)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            T::deserialize(v.into_deserializer()).map(Some)
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            T::deserialize(v.into_deserializer()).map(Some)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let mut track = Track {
+                inner: map,
+                seen: false,
+            };
+            let value = T::deserialize(MapAccessDeserializer::new(&mut track));
+            if !track.seen {
+                // `{}`: absent, whatever T made of it. Drain nothing: the map was empty.
+                return Ok(None);
+            }
+            value.map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            let mut track = Track {
+                inner: seq,
+                seen: false,
+            };
+            let value = T::deserialize(SeqAccessDeserializer::new(&mut track));
+            if !track.seen {
+                return Ok(None);
+            }
+            value.map(Some)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Inner {
+            #[serde(rename = "A")]
+            a: u32,
+        }
+
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Outer {
+            #[serde(rename = "X", default, deserialize_with = "opt")]
+            x: Option<Inner>,
+            #[serde(rename = "L", default, deserialize_with = "opt")]
+            l: Option<Vec<u32>>,
+        }
+
+        #[test]
+        fn empty_forms_are_absent_and_values_parse() {
+            for empty in [
+                r#"{}"#,
+                r#"{"X":null}"#,
+                r#"{"X":""}"#,
+                r#"{"X":{}}"#,
+                r#"{"X":[]}"#,
+                r#"{"X": { } }"#,
+            ] {
+                let o: Outer = serde_json::from_str(empty).unwrap();
+                assert_eq!(o.x, None, "{empty}");
+            }
+            let o: Outer = serde_json::from_str(r#"{"X":{"A":7},"L":[1,2]}"#).unwrap();
+            assert_eq!(o.x, Some(Inner { a: 7 }));
+            assert_eq!(o.l, Some(vec![1, 2]));
+            assert!(serde_json::from_str::<Outer>(r#"{"X":{"B":1}}"#).is_err());
+            assert!(serde_json::from_str::<Outer>(r#"{"X":5}"#).is_err());
+            // Works from a reader too (no borrowing needed).
+            let o: Outer = serde_json::from_reader(&br#"{"X":{"A":1}}"#[..]).unwrap();
+            assert_eq!(o.x, Some(Inner { a: 1 }));
+        }
     }
 }
 
