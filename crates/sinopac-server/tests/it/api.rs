@@ -521,3 +521,46 @@ async fn router_in_process_ops_endpoints() {
     drop(router);
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_outbox_delivers() {
+    let got = Received::default();
+    let g = got.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let g = g.clone();
+            async move {
+                g.0.lock().unwrap().push((None, None, body));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let srv = tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let h = Harness::with(move |c| {
+        c.run_workers = true;
+        c.notify_url = Some(url);
+        c.notify_secret = Some("s".into());
+    })
+    .await;
+    h.create("BG1", "atm", 100).await;
+    h.sim.pay_atm(&h.shop, &h.no("BG1")).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.0.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification delivered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let body = got.0.lock().unwrap()[0].2.clone();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["order_no"].as_str(), v["to"].as_str()),
+        (Some("BG1"), Some("paid"))
+    );
+    h.shutdown().await;
+    srv.abort();
+}

@@ -706,3 +706,62 @@ async fn reconciler_falls_back_to_pay_query() {
     assert_eq!(h.state("Q2").await, "awaiting_transfer");
     h.shutdown().await;
 }
+
+/// A fresh PostgreSQL schema for one test, as a `DATABASE_URL` the server can use.
+pub async fn pg_schema() -> Option<(String, String, String)> {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipped: DATABASE_URL not set");
+        return None;
+    };
+    let schema = format!("t_{}", sinopac_server::secrets::random_hex(8));
+    let st = sinopac_server::store::Store::connect_postgres(&url, Some(&schema))
+        .await
+        .unwrap();
+    st.close().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    Some((db, url, schema))
+}
+
+pub async fn drop_pg_schema(url: &str, schema: &str) {
+    let st = sinopac_server::store::Store::connect_postgres(url, None)
+        .await
+        .unwrap();
+    st.drop_schema(schema).await.unwrap();
+    st.close().await;
+}
+
+/// The main flows on PostgreSQL: callbacks (duplicated), then dropped callbacks found by the
+/// reconciler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_and_reconciler_on_postgres() {
+    let Some((db, url, schema)) = pg_schema().await else {
+        return;
+    };
+    let h = Harness::with(|c| c.database_url = Some(db)).await;
+    h.sim
+        .add_fault(FaultRule::new(Route::Callback, Fault::Duplicate));
+    h.create("PA", "atm", 100).await;
+    h.create("PC", "card", 200).await;
+    h.sim.pay_atm(&h.shop, &h.no("PA")).await.unwrap();
+    h.sim.pay_card(&h.shop, &h.no("PC"), true).await.unwrap();
+    h.drain().await;
+    assert_eq!(h.state("PA").await, "paid");
+    assert_eq!(h.state("PC").await, "captured");
+    assert_eq!(h.transitions("PA").await, 1);
+    h.sim.set_faults(Default::default());
+    h.sim
+        .add_fault(FaultRule::new(Route::Callback, Fault::Drop));
+    for i in 0..10 {
+        h.create(&format!("PR{i}"), "atm", 300 + i).await;
+        h.sim
+            .pay_atm(&h.shop, &h.no(&format!("PR{i}")))
+            .await
+            .unwrap();
+    }
+    let run = reconcile::try_once(h.deps(), now_ms() + 1).await.unwrap();
+    assert_eq!((run.examined, run.corrected, run.query_calls), (10, 10, 1));
+    assert_eq!(h.deps().store.count_events().await.unwrap(), 12);
+    h.shutdown().await;
+    drop_pg_schema(&url, &schema).await;
+}
