@@ -1692,6 +1692,140 @@ impl_response!(StatusOnly);
 mod tests {
     use super::*;
 
+    fn atm(amount: u64, name: &str) -> OrderCreateRequest {
+        OrderCreateRequest::atm(
+            ShopNo::new("NA0249_001").unwrap(),
+            OrderNo::new("A1").unwrap(),
+            Amount::from_minor(amount),
+            name,
+            BankDate::parse("20261130").unwrap(),
+        )
+    }
+
+    fn card(param: CardParam) -> OrderCreateRequest {
+        OrderCreateRequest::card(
+            ShopNo::new("NA0249_001").unwrap(),
+            OrderNo::new("C1").unwrap(),
+            Amount::from_minor(50000),
+            "x",
+            param,
+        )
+    }
+
+    fn field_of(r: Result<(), ValidationError>) -> &'static str {
+        r.unwrap_err().field
+    }
+
+    #[test]
+    fn order_create_validation_names_the_field() {
+        assert!(atm(50000, "虛擬帳號訂單").validate().is_ok());
+        // PrdtName counts UTF-8 bytes: 20 CJK characters = 60 bytes is the limit.
+        assert!(atm(50000, &"中".repeat(20)).validate().is_ok());
+        let e = atm(50000, &"中".repeat(21)).validate().unwrap_err();
+        assert_eq!(e.field, "PrdtName");
+        assert_eq!(
+            e.problem,
+            Problem::TooLong {
+                max: 60,
+                actual: 63
+            }
+        );
+        assert_eq!(field_of(atm(50000, "50% off").validate()), "PrdtName");
+        assert_eq!(field_of(atm(50000, "it's").validate()), "PrdtName");
+        assert_eq!(field_of(atm(50000, " padded").validate()), "PrdtName");
+        assert_eq!(field_of(atm(0, "x").validate()), "Amount");
+        // ATM cap NT$30,000 by default, configurable.
+        assert!(atm(3_000_000, "x").validate().is_ok());
+        assert_eq!(field_of(atm(3_000_001, "x").validate()), "Amount");
+        assert!(
+            atm(3_000_001, "x")
+                .validate_with(&Limits { atm_cap: None })
+                .is_ok()
+        );
+        assert_eq!(
+            field_of(atm(1, "x").memo("m".repeat(31)).validate()),
+            "Memo"
+        );
+        assert_eq!(
+            field_of(atm(1, "x").backend_url("ftp://x").validate()),
+            "BackendURL"
+        );
+        assert_eq!(
+            field_of(atm(1, "x").return_url("https://x/\"a").validate()),
+            "ReturnURL"
+        );
+        let mut both = atm(1, "x");
+        both.card_param = Some(CardParam::auto_capture());
+        assert_eq!(field_of(both.validate()), "CardParam");
+    }
+
+    #[test]
+    fn card_param_ranges() {
+        assert!(card(CardParam::auto_capture()).validate().is_ok());
+        assert!(
+            card(CardParam::capture_after_days(7).exp_minutes(30))
+                .validate()
+                .is_ok()
+        );
+        assert_eq!(
+            field_of(card(CardParam::capture_after_days(0)).validate()),
+            "CardParam.ExpBillingDays"
+        );
+        assert_eq!(
+            field_of(card(CardParam::capture_after_days(8)).validate()),
+            "CardParam.ExpBillingDays"
+        );
+        assert_eq!(
+            field_of(card(CardParam::auto_capture().exp_minutes(0)).validate()),
+            "CardParam.ExpMinutes"
+        );
+        assert_eq!(
+            field_of(card(CardParam::auto_capture().exp_minutes(31)).validate()),
+            "CardParam.ExpMinutes"
+        );
+        let mut no_days = CardParam::capture_after_days(3);
+        no_days.exp_billing_days = None;
+        assert_eq!(
+            field_of(card(no_days).validate()),
+            "CardParam.ExpBillingDays"
+        );
+    }
+
+    #[test]
+    fn order_query_needs_a_condition_when_parsed() {
+        let e =
+            serde_json::from_str::<OrderQueryRequest>(r#"{"ShopNo":"NA0249_001","OrderNo":""}"#)
+                .unwrap_err();
+        assert!(e.to_string().contains("at least one"), "{e}");
+        let half = serde_json::from_str::<OrderQueryRequest>(
+            r#"{"ShopNo":"S","OrderDateTimeS":"202611010000"}"#,
+        );
+        assert!(half.is_err());
+        let q: OrderQueryRequest = serde_json::from_str(r#"{"ShopNo":"S","PayFlag":"O"}"#).unwrap();
+        assert_eq!(q.pay_flag_condition(), Some(&PayFlag::Expired));
+        let start = BankTime::parse("202611020000").unwrap();
+        let end = BankTime::parse("202611010000").unwrap();
+        assert!(OrderQueryRequest::by_order_date(ShopNo::new("S").unwrap(), start, end).is_err());
+    }
+
+    #[test]
+    fn maintain_rules() {
+        let s = ShopNo::new("S").unwrap();
+        let o = OrderNo::new("O").unwrap();
+        assert!(
+            OrderMaintainRequest::refund(s.clone(), o.clone(), Some(Amount::from_minor(1)))
+                .validate()
+                .is_ok()
+        );
+        let mut void = OrderMaintainRequest::void(s.clone(), o.clone());
+        void.amount = Some(Amount::from_minor(1));
+        assert_eq!(field_of(void.validate()), "Amount");
+        assert_eq!(
+            field_of(OrderMaintainRequest::refund(s, o, Some(Amount::from_minor(0))).validate()),
+            "Amount"
+        );
+    }
+
     #[test]
     fn description_split() {
         assert_eq!(split_description("S0000 – 處理成功"), ("S0000", "處理成功"));
