@@ -121,7 +121,8 @@ fn ci() -> Result<()> {
 
 fn bench(args: &[String]) -> Result<()> {
     let mut c = cargo();
-    c.args(["bench", "--workspace", "--benches", "--"]);
+    // `--bench "*"` selects bench targets only (`--benches` would also run lib/bin test harnesses).
+    c.args(["bench", "--workspace", "--bench", "*", "--"]);
     if args.is_empty() {
         c.args(["--output-format", "bencher"]);
     } else {

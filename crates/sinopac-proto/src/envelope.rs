@@ -100,9 +100,10 @@ pub fn seal_payload<T: Serialize + ?Sized>(
     keys: &Keys,
 ) -> Result<Envelope, SealError> {
     let fields = SignFields::from_serialize(payload)?;
+    let sign = Sign::from_digest(&fields.digest(nonce, keys.hash_id()));
     let mut json = Vec::with_capacity(512);
     serde_json::to_writer(&mut json, payload)?;
-    Ok(finish(service, shop_no, &fields, json, nonce, keys))
+    Ok(finish(service, shop_no, sign, json, nonce, keys))
 }
 
 /// Seals payload JSON given as bytes, encrypted exactly as given (the Sign is computed from the
@@ -117,26 +118,18 @@ pub fn seal_json(
     nonce: &str,
     keys: &Keys,
 ) -> Result<Envelope, SealError> {
-    let fields = json_fields(json)?;
-    Ok(finish(
-        service,
-        shop_no,
-        &fields,
-        json.to_vec(),
-        nonce,
-        keys,
-    ))
+    let sign = Sign::from_digest(&json_fields(json)?.digest(nonce, keys.hash_id()));
+    Ok(finish(service, shop_no, sign, json.to_vec(), nonce, keys))
 }
 
 fn finish(
     service: ApiService,
     shop_no: &str,
-    fields: &SignFields,
+    sign: Sign,
     json: Vec<u8>,
     nonce: &str,
     keys: &Keys,
 ) -> Envelope {
-    let sign = Sign::from_digest(&fields.digest(nonce, keys.hash_id()));
     let message = crypto::encrypt_in_place(keys.hash_id(), &Iv::from_nonce(nonce), json);
     Envelope {
         version: VERSION.to_owned(),
@@ -213,7 +206,7 @@ fn verified<'a>(
 }
 
 /// Validates `json` as a JSON object and collects its signed fields.
-fn json_fields(json: &[u8]) -> Result<SignFields, serde_json::Error> {
+fn json_fields(json: &[u8]) -> Result<SignFields<'_>, serde_json::Error> {
     let text = std::str::from_utf8(json)
         .map_err(|_| <serde_json::Error as serde::de::Error>::custom("payload is not UTF-8"))?;
     serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)?;

@@ -78,9 +78,12 @@ pub(crate) fn sign_matches(received: &str, digest: &[u8; 32]) -> bool {
 }
 
 /// The signed fields of one payload: names and values live in one buffer.
-#[derive(Default)]
-pub(crate) struct SignFields {
-    buf: String,
+///
+/// For received JSON the buffer is the JSON text itself (borrowed): names and values are ranges
+/// into it, nothing is copied. Only a value with escapes (or a boolean) is written out, after an
+/// owned copy of the text, so earlier ranges stay valid.
+pub(crate) struct SignFields<'a> {
+    buf: Cow<'a, str>,
     fields: Vec<Field>,
 }
 
@@ -148,38 +151,51 @@ fn is_blank(value: &str) -> bool {
     }
 }
 
-impl SignFields {
-    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(
-            |Field {
-                 name: n, value: v, ..
-             }| {
-                (
-                    self.buf.get(n.clone()).unwrap_or_default(),
-                    self.buf.get(v.clone()).unwrap_or_default(),
-                )
-            },
-        )
+/// The owned buffer a typed payload is serialized into.
+struct Parts {
+    buf: String,
+    fields: Vec<Field>,
+}
+
+/// Records a field whose value was just appended to `buf` from `value_start` on, or drops the
+/// name and value again when the value is blank.
+fn commit(buf: &mut String, fields: &mut Vec<Field>, name: Range<usize>, value_start: usize) {
+    let value = value_start..buf.len();
+    if is_blank(buf.get(value.clone()).unwrap_or_default()) {
+        buf.truncate(name.start);
+    } else {
+        let key = sort_key(buf.get(name.clone()).unwrap_or_default());
+        fields.push(Field { key, name, value });
+    }
+}
+
+impl<'a> SignFields<'a> {
+    fn text(&self, r: &Range<usize>) -> &str {
+        self.buf.get(r.clone()).unwrap_or_default()
     }
 
-    /// Records a field whose value was just appended to `buf` starting at `value_start`.
-    fn commit(&mut self, name: Range<usize>, value_start: usize) {
-        let value = value_start..self.buf.len();
-        if is_blank(self.buf.get(value.clone()).unwrap_or_default()) {
-            self.buf.truncate(name.start);
-        } else {
-            let key = sort_key(self.buf.get(name.clone()).unwrap_or_default());
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields
+            .iter()
+            .map(|f| (self.text(&f.name), self.text(&f.value)))
+    }
+
+    /// Records a field from ranges of `buf`, unless its value is blank.
+    fn push_ranges(&mut self, name: Range<usize>, value: Range<usize>) {
+        if !is_blank(self.text(&value)) {
+            let key = sort_key(self.text(&name));
             self.fields.push(Field { key, name, value });
         }
     }
 
+    /// Appends a field's name and value to the (now owned) buffer.
     fn push(&mut self, name: &str, value: &str) {
-        let start = self.buf.len();
-        self.buf.push_str(name);
-        let name_range = start..self.buf.len();
-        let value_start = self.buf.len();
-        self.buf.push_str(value);
-        self.commit(name_range, value_start);
+        let buf = self.buf.to_mut();
+        let start = buf.len();
+        buf.push_str(name);
+        let value_start = buf.len();
+        buf.push_str(value);
+        commit(buf, &mut self.fields, start..value_start, value_start);
     }
 
     fn sort(&mut self) {
@@ -193,11 +209,15 @@ impl SignFields {
 
     /// Collects the signed fields of a typed payload (must serialize as a struct or map).
     pub(crate) fn from_serialize<T: Serialize + ?Sized>(payload: &T) -> Result<Self, SignSerError> {
-        let mut fields = SignFields {
+        let mut parts = Parts {
             buf: String::with_capacity(384),
             fields: Vec::with_capacity(16),
         };
-        payload.serialize(TopSerializer { out: &mut fields })?;
+        payload.serialize(TopSerializer { out: &mut parts })?;
+        let mut fields = SignFields {
+            buf: Cow::Owned(parts.buf),
+            fields: parts.fields,
+        };
         fields.sort();
         Ok(fields)
     }
@@ -208,9 +228,9 @@ impl SignFields {
     ///
     /// The scan is structural, not a full validator: callers either verify a Sign made by the
     /// key holder over this very text, or validate the text with `serde_json` as well.
-    pub(crate) fn from_json_text(text: &str) -> Option<Self> {
+    pub(crate) fn from_json_text(text: &'a str) -> Option<Self> {
         let mut fields = SignFields {
-            buf: String::with_capacity(384),
+            buf: Cow::Borrowed(text),
             fields: Vec::with_capacity(16),
         };
         let mut s = Scanner { text, pos: 0 };
@@ -222,28 +242,34 @@ impl SignFields {
         } else {
             loop {
                 s.ws();
-                let name = s.string()?;
+                let name = s.string_token()?;
                 s.ws();
                 s.eat(b':')?;
                 s.ws();
                 match s.peek()? {
                     b'"' => {
-                        let value = s.string()?;
-                        fields.push(&name, &value);
+                        let value = s.string_token()?;
+                        match (name, value) {
+                            ((n, false), (v, false)) => fields.push_ranges(inner(n), inner(v)),
+                            (n, v) => fields.push(&unescape(text, n)?, &unescape(text, v)?),
+                        }
                     }
                     b'{' | b'[' => s.nested()?,
                     b'n' => s.literal("null")?,
                     b't' => {
                         s.literal("true")?;
-                        fields.push(&name, "True");
+                        fields.push(&unescape(text, name)?, "True");
                     }
                     b'f' => {
                         s.literal("false")?;
-                        fields.push(&name, "False");
+                        fields.push(&unescape(text, name)?, "False");
                     }
                     _ => {
                         let number = s.number()?;
-                        fields.push(&name, number);
+                        match name {
+                            (n, false) => fields.push_ranges(inner(n), number),
+                            n => fields.push(&unescape(text, n)?, text.get(number)?),
+                        }
                     }
                 }
                 s.ws();
@@ -351,45 +377,22 @@ impl<'a> Scanner<'a> {
     fn string_token(&mut self) -> Option<(std::ops::Range<usize>, bool)> {
         let start = self.pos;
         self.eat(b'"')?;
-        // Fast path: find the closing quote with memchr; escapes send us to the slow loop.
-        let rest = self.text.get(self.pos..)?;
-        if let Some(end) = rest.find('"')
-            && !rest.get(..end)?.contains('\\')
-        {
-            self.pos += end + 1;
-            return Some((start..self.pos, false));
-        }
         let mut escaped = false;
         loop {
-            match self.peek()? {
-                b'"' => {
-                    self.pos += 1;
-                    return Some((start..self.pos, escaped));
-                }
-                b'\\' => {
-                    escaped = true;
-                    self.pos += 2;
-                }
-                c if c < 0x20 => return None,
-                _ => self.pos += 1,
+            // Jump to the next quote or backslash (SIMD memchr); raw control characters are left
+            // to the JSON parser that always reads the same text as well.
+            let rest = self.bytes().get(self.pos..)?;
+            let i = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest.get(i) == Some(&b'"') {
+                self.pos += i + 1;
+                return Some((start..self.pos, escaped));
             }
+            escaped = true;
+            self.pos += i + 2;
         }
     }
 
-    /// A string's value: borrowed when it has no escapes.
-    fn string(&mut self) -> Option<Cow<'a, str>> {
-        let (range, escaped) = self.string_token()?;
-        let token = self.text.get(range)?;
-        if escaped {
-            serde_json::from_str::<CowStr<'_>>(token)
-                .ok()
-                .map(|c| Cow::Owned(c.0.into_owned()))
-        } else {
-            token.get(1..token.len() - 1).map(Cow::Borrowed)
-        }
-    }
-
-    fn number(&mut self) -> Option<&'a str> {
+    fn number(&mut self) -> Option<Range<usize>> {
         let start = self.pos;
         while matches!(
             self.peek(),
@@ -397,39 +400,59 @@ impl<'a> Scanner<'a> {
         ) {
             self.pos += 1;
         }
-        (self.pos > start)
-            .then(|| self.text.get(start..self.pos))
-            .flatten()
+        (self.pos > start).then_some(start..self.pos)
     }
 
     /// Skips a nested object or array, strings included.
     fn nested(&mut self) -> Option<()> {
         let mut depth = 0usize;
         loop {
-            match self.peek()? {
+            let rest = self.bytes().get(self.pos..)?;
+            // Only quotes and brackets matter here.
+            let i = rest
+                .iter()
+                .position(|b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))?;
+            self.pos += i;
+            match rest.get(i)? {
                 b'"' => {
                     self.string_token()?;
                     continue;
                 }
                 b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
+                _ => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
                         self.pos += 1;
                         return Some(());
                     }
                 }
-                _ => {}
             }
             self.pos += 1;
         }
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Typed payloads: a serializer that records top-level scalars.
+/// The inside of a string token's range (without the quotes).
+fn inner(token: Range<usize>) -> Range<usize> {
+    token.start + 1..token.end.saturating_sub(1)
+}
 
-/// A payload could not be walked for signing (it is not a struct or map, or a key is not a string).
+/// The value of a string token: the text between the quotes, or unescaped by serde_json.
+fn unescape(text: &str, (token, escaped): (Range<usize>, bool)) -> Option<Cow<'_, str>> {
+    if escaped {
+        serde_json::from_str::<CowStr<'_>>(text.get(token)?)
+            .ok()
+            .map(|c| Cow::Owned(c.0.into_owned()))
+    } else {
+        text.get(inner(token)).map(Cow::Borrowed)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed payloads: a serializer that records top-level scalars straight from the values (faster
+// than scanning the JSON they serialize to; the tests check both give the same sign string).
+
+/// A payload cannot be signed: it does not serialize to a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot sign payload: {0}")]
 pub struct SignSerError(String);
@@ -447,11 +470,11 @@ fn not_object<T>() -> Result<T, SignSerError> {
 }
 
 struct TopSerializer<'a> {
-    out: &'a mut SignFields,
+    out: &'a mut Parts,
 }
 
 struct TopCompound<'a> {
-    out: &'a mut SignFields,
+    out: &'a mut Parts,
     pending_key: Option<Range<usize>>,
 }
 
@@ -573,7 +596,7 @@ impl TopCompound<'_> {
         match value.serialize(ScalarSerializer {
             buf: &mut self.out.buf,
         })? {
-            true => self.out.commit(name, value_start),
+            true => commit(&mut self.out.buf, &mut self.out.fields, name, value_start),
             false => self.out.buf.truncate(name.start),
         }
         Ok(())
@@ -893,7 +916,7 @@ mod tests {
     }
 
     #[test]
-    fn typed_and_raw_paths_agree() {
+    fn typed_and_scanned_paths_agree() {
         #[derive(serde::Serialize)]
         struct P {
             #[serde(rename = "b")]
@@ -906,6 +929,8 @@ mod tests {
             blank: &'static str,
             #[serde(rename = "None")]
             none: Option<u8>,
+            #[serde(rename = "Esc")]
+            esc: &'static str,
         }
         let p = P {
             b: "中 文",
@@ -913,12 +938,40 @@ mod tests {
             nested: vec![1],
             blank: "  ",
             none: None,
+            esc: "a\"b/c",
         };
         let typed = SignFields::from_serialize(&p).unwrap();
         let json = serde_json::to_string(&p).unwrap();
-        let raw = SignFields::from_json_text(&json).unwrap();
-        assert_eq!(typed.sign_string(), "A=0&b=中 文");
-        assert_eq!(raw.sign_string(), typed.sign_string());
+        let scanned = SignFields::from_json_text(&json).unwrap();
+        assert_eq!(typed.sign_string(), "A=0&b=中 文&Esc=a\"b/c");
+        assert_eq!(scanned.sign_string(), typed.sign_string());
+    }
+
+    #[test]
+    fn scanner_rules() {
+        let f = |t: &str| SignFields::from_json_text(t).map(|f| f.sign_string());
+        assert_eq!(
+            f(r#"{"b":"中 文","A":0,"Nested":[1,{"x":"}"}],"Blank":"  ","None":null,"T":true}"#)
+                .as_deref(),
+            Some("A=0&b=中 文&T=True")
+        );
+        assert_eq!(
+            f(r#" { "k\u0041" : "a\"b" , "n": -1.5e3 } "#).as_deref(),
+            Some("kA=a\"b&n=-1.5e3")
+        );
+        assert_eq!(f("{}").as_deref(), Some(""));
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"a"}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":"x}"#,
+            r#"{"a":{"b":1}"#,
+        ] {
+            assert_eq!(f(bad), None, "{bad}");
+        }
     }
 
     #[test]
