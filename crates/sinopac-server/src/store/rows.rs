@@ -35,6 +35,11 @@ pub struct NewOrder {
     pub next_reconcile_at: i64,
 }
 
+/// Stores keep flags as integers (SQLite has no boolean); the API shows them as booleans.
+fn int_as_bool<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*v != 0)
+}
+
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderRow {
@@ -68,7 +73,8 @@ pub struct OrderRow {
     pub expire_date: Option<String>,
     /// Refunded so far, 1/100 NTD.
     pub refunded_amount: i64,
-    /// 1 when the reconciler gave up and a person must look.
+    /// 1 when the reconciler gave up and a person must look (a JSON boolean in the API).
+    #[serde(serialize_with = "int_as_bool")]
     pub needs_review: i64,
     /// When the money arrived (Unix ms).
     pub paid_at: Option<i64>,

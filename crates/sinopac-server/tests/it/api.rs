@@ -265,6 +265,14 @@ async fn reconciler_budget_needs_review_and_report() {
         .collect();
     nos.sort_unstable();
     assert_eq!(nos, ["G1", "G3"]);
+    // The flag is a JSON boolean in the API (the store keeps an integer).
+    assert!(
+        v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["needs_review"] == serde_json::Value::Bool(true))
+    );
     // Review orders are not retried automatically …
     assert_eq!(
         reconcile::try_once(h.deps(), later * 2)
