@@ -62,6 +62,10 @@
 //!   `PartialEq`; Signs are compared in constant time.
 //! * A message that does not decrypt and one whose Sign does not verify give the same
 //!   [`OpenError::Rejected`].
+//! * The bank's Sign covers top-level scalar fields only: nested objects (`ATMParam`,
+//!   `CardParam`, `OrderList`, `TSResultContent`, …) are not signed, by the bank's design.
+//!   Where a nested value matters (e.g. `TSResultContent.Amount`), check it against your own
+//!   records or a signed top-level field.
 
 mod callback;
 mod crypto;
