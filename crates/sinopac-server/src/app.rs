@@ -2,7 +2,7 @@
 //!
 //! | Route | Auth | What |
 //! |---|---|---|
-//! | `POST /sinopac/backend` | none (bank) | BackendURL: store `{ShopNo, PayToken}` durably, answer `{"Status":"S"}` |
+//! | `POST /sinopac/backend` | none (bank) | BackendURL: store `{ShopNo, PayToken}` durably, answer `{"Status":"S"}` (400 for a ShopNo this server does not serve) |
 //! | `POST /sinopac/return` | none (browser) | ReturnURL: store, ask the bank, render a zh-TW / English result page |
 //! | `POST /api/v1/orders` | bearer | create an ATM or card order (409 with the existing order on a duplicate OrderNo) |
 //! | `GET /api/v1/orders` | bearer | list (`shop_no`, `status`, `needs_review`, `from`, `to` (Unix ms or Taiwan date `yyyy-mm-dd`), `limit`) |
@@ -82,6 +82,9 @@ struct Inner {
     cfg: AppConfig,
     ready: AtomicBool,
     order_seq: AtomicU64,
+    /// Shops seen in the store. Shops are added or rotated, never removed, so a hit stays
+    /// true; a miss always asks the store (another instance may have added the shop).
+    known_shops: std::sync::RwLock<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,6 +104,7 @@ impl AppState {
                 cfg,
                 ready: AtomicBool::new(true),
                 order_seq: AtomicU64::new(0),
+                known_shops: std::sync::RwLock::default(),
             }),
         }
     }
@@ -124,6 +128,28 @@ impl AppState {
 
     fn cfg(&self) -> &AppConfig {
         &self.inner.cfg
+    }
+
+    /// Whether this server serves `shop_no` (cached positive answers, see [`Inner`]).
+    async fn serves_shop(&self, shop_no: &ShopNo) -> Result<bool, StoreError> {
+        let cached = self
+            .inner
+            .known_shops
+            .read()
+            .is_ok_and(|set| set.contains(shop_no.as_str()));
+        if cached {
+            return Ok(true);
+        }
+        let known = self
+            .deps()
+            .store
+            .shop_version(shop_no.as_str())
+            .await?
+            .is_some();
+        if known && let Ok(mut set) = self.inner.known_shops.write() {
+            set.insert(shop_no.as_str().to_owned());
+        }
+        Ok(known)
     }
 }
 
@@ -312,6 +338,29 @@ async fn backend_callback(State(state): State<AppState>, body: Bytes) -> Respons
                 .into_response();
         }
     };
+    // Only shops we serve: a callback for any other ShopNo is refused before it is stored, so
+    // forged bodies for made-up shops cost neither a row nor a bank call.
+    let status_f = |code: StatusCode| {
+        (
+            code,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"Status":"F"}"#,
+        )
+            .into_response()
+    };
+    match state.serves_shop(&n.shop_no).await {
+        Ok(true) => {}
+        Ok(false) => {
+            count_callback(metrics, CallbackSource::Backend, "unknown_shop");
+            tracing::warn!(shop_no = %n.shop_no, "BackendURL callback for a shop this server does not serve");
+            return status_f(StatusCode::BAD_REQUEST);
+        }
+        Err(e) => {
+            count_callback(metrics, CallbackSource::Backend, "error");
+            tracing::error!(error = %e, "shop lookup failed");
+            return status_f(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
     match state
         .cfg()
         .inbox

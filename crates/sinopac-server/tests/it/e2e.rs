@@ -411,11 +411,16 @@ async fn forged_callbacks_and_tampered_replies_change_nothing() {
     assert_eq!(h.post_backend("ShopNo=x").await.0, 400);
     assert_eq!(h.post_backend("not json").await.0, 400);
     assert_eq!(h.post_backend(r#"{"ShopNo":"NA0249_001"}"#).await.0, 400);
-    // An unknown shop.
-    h.post_backend(r#"{"ShopNo":"ZZ9999_001","PayToken":"abc"}"#)
+    // An unknown shop: refused at the door, never stored, no bank call.
+    let (s, body) = h
+        .post_backend(r#"{"ShopNo":"ZZ9999_001","PayToken":"abc"}"#)
         .await;
+    assert_eq!((s, body.as_str()), (400, r#"{"Status":"F"}"#));
     let (_, rejected, _) = h.drain().await;
-    assert_eq!(rejected, 2);
+    assert_eq!(
+        rejected, 1,
+        "only the forged token of our own shop was stored"
+    );
     assert_eq!(h.state("F1").await, "awaiting_transfer");
 
     // Tampered bank replies: the client refuses them, the item waits, nothing changes.
