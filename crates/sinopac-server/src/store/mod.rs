@@ -590,15 +590,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        const SQL: &str = "SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state";
-        let v = with_pool!(self, pool => {
-            let mut out = Vec::new();
-            for r in sqlx::query(SQL).fetch_all(pool).await? {
-                out.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
-            }
-            out
-        });
-        Ok(v)
+        self.state_counts("SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state")
+            .await
     }
 
     /// Applies a bank observation to an order in one transaction: lock the row, compute the
@@ -951,15 +944,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn inbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        const SQL: &str = "SELECT state, COUNT(*) FROM inbox GROUP BY state ORDER BY state";
-        let v = with_pool!(self, pool => {
-            let mut out = Vec::new();
-            for r in sqlx::query(SQL).fetch_all(pool).await? {
-                out.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
-            }
-            out
-        });
-        Ok(v)
+        self.state_counts("SELECT state, COUNT(*) FROM inbox GROUP BY state ORDER BY state")
+            .await
     }
 
     /// The inbox item for a (ShopNo, PayToken), if any.
@@ -1212,10 +1198,15 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        const SQL: &str = "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state";
+        self.state_counts("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+            .await
+    }
+
+    /// Rows of `(state, count)` from a `SELECT state, COUNT(*) … GROUP BY state` query.
+    async fn state_counts(&self, sql: &'static str) -> Result<Vec<(String, i64)>, StoreError> {
         let v = with_pool!(self, pool => {
             let mut out = Vec::new();
-            for r in sqlx::query(SQL).fetch_all(pool).await? {
+            for r in sqlx::query(sql).fetch_all(pool).await? {
                 out.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
             }
             out
